@@ -1,0 +1,96 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
+import type { Logger } from "@switchyard/observability";
+import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
+import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
+import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
+import { Queue } from "bullmq";
+import { createApp } from "./app.js";
+import { KeyRing } from "./auth.js";
+import { CatalogCache } from "./catalog-cache.js";
+import { TaskService } from "./task-service.js";
+import { ToolArgumentValidator } from "./tool-arguments.js";
+
+export interface ApiServiceOptions {
+  config: SwitchyardConfig;
+  redisUrl: string;
+  logger: Logger;
+  /** Keys from config plus any generated ones (the embedded admin key). */
+  keys: readonly ApiKeyConfig[];
+  host?: string;
+  port?: number;
+}
+
+export interface ApiService {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startApiService(options: ApiServiceOptions): Promise<ApiService> {
+  const { config, logger } = options;
+  const log = logger.child({ service: "api" });
+  const keys = new KeyRing(options.keys);
+  if (keys.size === 0) throw new Error("no API keys configured (auth.keys): every request would be refused");
+  const redis = createRedis({ url: options.redisUrl, role: "client", name: "sy-api" });
+  const subscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: "sy-api-sub" });
+  for (const connection of [redis, subscriber])
+    connection.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
+  await Promise.all([waitForReady(redis), waitForReady(subscriber)]);
+
+  const storeKeys = new Keys(config.redis.prefix);
+  const catalog = new CatalogCache(new CatalogStore(redis, storeKeys));
+  await catalog.subscribe(subscriber, storeKeys.catalogChannel());
+  const queues = new TaskQueues({ connection: redis, prefix: config.redis.prefix });
+  for (const agent of Object.keys(config.agents)) queues.get(agent);
+  const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix, skipWaitingForReady: true });
+  coordinatorQueue.on("error", () => {});
+
+  const tasks = new TaskService({
+    config,
+    queues,
+    index: new TaskIndex(redis, storeKeys),
+    catalog,
+    validator: new ToolArgumentValidator(),
+  });
+  const { app } = createApp({
+    config,
+    keys,
+    redis,
+    catalog,
+    tasks,
+    logger: log,
+    queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+  });
+
+  const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url }, "api listening");
+
+  return {
+    url,
+    port: address.port,
+    server,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      });
+      await queues.close();
+      await coordinatorQueue.close();
+      await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
+      log.info("api stopped");
+    },
+  };
+}

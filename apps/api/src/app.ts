@@ -1,0 +1,56 @@
+import type { SwitchyardConfig } from "@switchyard/config";
+import type { Logger } from "@switchyard/observability";
+import type { Redis } from "@switchyard/redis";
+import type { Queue } from "bullmq";
+import express, { type Express, Router } from "express";
+import { type AdminMount, adminRouter } from "./admin.js";
+import { authenticate, type KeyRing } from "./auth.js";
+import type { CatalogCache } from "./catalog-cache.js";
+import { errorHandler, httpError } from "./http-errors.js";
+import { agentsRouter } from "./routes/agents.js";
+import { healthRouter } from "./routes/health.js";
+import { tasksRouter } from "./routes/tasks.js";
+import { toolsRouter } from "./routes/tools.js";
+import type { TaskService } from "./task-service.js";
+
+export interface AppDeps {
+  config: SwitchyardConfig;
+  keys: KeyRing;
+  redis: Redis;
+  catalog: CatalogCache;
+  tasks: TaskService;
+  logger: Logger;
+  queues: () => Queue[];
+}
+
+export interface ApiApp {
+  app: Express;
+  admin: AdminMount;
+}
+
+/** The Express app: pure wiring of routers around injected services. */
+export function createApp(deps: AppDeps): ApiApp {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", "simple");
+
+  app.use(healthRouter(deps.redis));
+  const admin = adminRouter({ keys: deps.keys, queues: deps.queues });
+  app.use(admin.router);
+
+  const api = Router();
+  api.use(authenticate(deps.keys));
+  api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
+  api.use(agentsRouter(deps.config, deps.catalog));
+  api.use(toolsRouter(deps.config, deps.catalog));
+  api.use(tasksRouter(deps.tasks));
+  api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
+
+  app.use("/api/v1", api);
+  // `/api` is an alias of the current version.
+  app.use("/api", api);
+  app.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${req.path.slice(0, 200)}`)));
+  app.use(errorHandler(deps.logger));
+  return { app, admin };
+}

@@ -1,0 +1,117 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { ApiKeyConfig } from "@switchyard/config";
+import type { Role } from "@switchyard/core";
+import type { NextFunction, Request, Response } from "express";
+import { httpError } from "./http-errors.js";
+
+export interface Principal {
+  tenant: string;
+  role: Role;
+  /** Non-secret id of the key (a hash prefix), for logs and audit. */
+  key_id: string;
+  name?: string | undefined;
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      principal?: Principal;
+    }
+  }
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** API keys, held by hash: a key is looked up by the hash of what the client sent. */
+export class KeyRing {
+  private readonly byHash = new Map<string, Principal & { hash: Buffer }>();
+
+  constructor(keys: readonly ApiKeyConfig[]) {
+    for (const key of keys) {
+      const hash = sha256(key.key);
+      this.byHash.set(hash.toString("hex"), {
+        tenant: key.tenant,
+        role: key.role,
+        key_id: hash.toString("hex").slice(0, 12),
+        name: key.name,
+        hash,
+      });
+    }
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  authenticate(token: string): Principal | undefined {
+    const hash = sha256(token);
+    const found = this.byHash.get(hash.toString("hex"));
+    // The map lookup is by a hash of the secret, so its timing reveals nothing about the key.
+    if (!found || !timingSafeEqual(found.hash, hash)) return undefined;
+    const { hash: _, ...principal } = found;
+    return principal;
+  }
+
+  /** Session cookies for the dashboards: `<key_id>.<expiry>.<hmac>`, keyed by the key's hash. */
+  issueSession(principal: Principal, ttlMs: number, now = Date.now()): string {
+    const entry = [...this.byHash.values()].find((p) => p.key_id === principal.key_id);
+    if (!entry) throw new Error("unknown key");
+    const payload = `${principal.key_id}.${now + ttlMs}`;
+    return `${payload}.${createHmac("sha256", entry.hash).update(payload).digest("base64url")}`;
+  }
+
+  verifySession(cookie: string, now = Date.now()): Principal | undefined {
+    const [keyId, expiry, mac] = cookie.split(".");
+    if (!keyId || !expiry || !mac || Number(expiry) < now) return undefined;
+    const entry = [...this.byHash.values()].find((p) => p.key_id === keyId);
+    if (!entry) return undefined;
+    const expected = createHmac("sha256", entry.hash).update(`${keyId}.${expiry}`).digest();
+    const given = Buffer.from(mac, "base64url");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const { hash: _, ...principal } = entry;
+    return principal;
+  }
+}
+
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header === "string") {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match) return match[1];
+  }
+  const apiKey = req.headers["x-api-key"];
+  return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
+}
+
+/** Every route behind this needs a valid key (bearer or X-API-Key). */
+export function authenticate(keys: KeyRing) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const token = bearerToken(req);
+    const principal = token ? keys.authenticate(token) : undefined;
+    if (!principal) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="switchyard"');
+      next(httpError("UNAUTHORIZED", token ? "invalid API key" : "missing API key: send Authorization: Bearer <key>"));
+      return;
+    }
+    req.principal = principal;
+    next();
+  };
+}
+
+export function requireRole(role: Role) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const principal = req.principal;
+    if (!principal) next(httpError("UNAUTHORIZED", "missing API key"));
+    else if (RANK[principal.role] < RANK[role]) next(httpError("FORBIDDEN", `requires the ${role} role`));
+    else next();
+  };
+}
+
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw httpError("UNAUTHORIZED", "missing API key");
+  return req.principal;
+}

@@ -1,0 +1,20 @@
+import type { SwitchyardConfig } from "@switchyard/config";
+import { Router } from "express";
+import { principalOf, requireRole } from "../auth.js";
+import { agentVisibleTo, type CatalogCache, toolViews } from "../catalog-cache.js";
+
+export function toolsRouter(config: SwitchyardConfig, catalog: CatalogCache): Router {
+  const router = Router();
+
+  router.get("/tools", requireRole("viewer"), async (req, res) => {
+    const { tenant } = principalOf(req);
+    const live = await catalog.live();
+    const tools = [...live.values()]
+      .filter((entry) => agentVisibleTo(config, entry.agent, tenant))
+      .sort((a, b) => a.agent.localeCompare(b.agent))
+      .flatMap(toolViews);
+    res.json({ tools });
+  });
+
+  return router;
+}

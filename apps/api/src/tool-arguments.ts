@@ -1,0 +1,52 @@
+import type { JsonSchemaObject } from "@switchyard/core";
+import { Ajv, type ValidateFunction } from "ajv";
+import { httpError } from "./http-errors.js";
+
+/**
+ * Validates tool arguments against the tool's JSON Schema before anything is queued. Compiled
+ * validators are cached per schema text; a schema Ajv cannot compile is not enforced (the tool
+ * itself still validates).
+ */
+export class ToolArgumentValidator {
+  private readonly ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+  private readonly cache = new Map<string, ValidateFunction | null>();
+
+  validate(toolName: string, schema: JsonSchemaObject, args: Record<string, unknown>): void {
+    const validate = this.compile(schema);
+    if (!validate || validate(args)) return;
+    const [first] = validate.errors ?? [];
+    const field = first ? fieldOf(first.instancePath, first.params) : "";
+    const where = field ? `arguments.${field}` : "arguments";
+    throw httpError("VALIDATION_FAILED", `${where}: ${first?.message ?? "invalid"} (tool ${toolName})`, {
+      field: where,
+      errors: (validate.errors ?? []).map((e) => ({ path: e.instancePath, message: e.message })),
+    });
+  }
+
+  private compile(schema: JsonSchemaObject): ValidateFunction | null {
+    const key = JSON.stringify(schema);
+    let validate = this.cache.get(key);
+    if (validate === undefined) {
+      try {
+        const { $schema: _, ...rest } = schema;
+        validate = this.ajv.compile(rest);
+      } catch {
+        validate = null;
+      }
+      if (this.cache.size > 5_000) this.cache.clear();
+      this.cache.set(key, validate);
+    }
+    return validate;
+  }
+}
+
+function fieldOf(instancePath: string, params: Record<string, unknown>): string {
+  const path = instancePath.replace(/^\//, "").replaceAll("/", ".");
+  const extra =
+    typeof params.missingProperty === "string"
+      ? params.missingProperty
+      : typeof params.additionalProperty === "string"
+        ? params.additionalProperty
+        : "";
+  return [path, extra].filter(Boolean).join(".");
+}

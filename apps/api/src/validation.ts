@@ -1,0 +1,24 @@
+import type { z } from "zod";
+import { httpError } from "./http-errors.js";
+
+/** Parses a request part with its zod schema; a failure is a 400 naming the first bad field. */
+export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, where: "body" | "query" | "params"): z.infer<T> {
+  if (where === "body" && (value === undefined || value === null || typeof value !== "object" || Array.isArray(value))) {
+    throw httpError("BAD_REQUEST", "request body must be a JSON object (Content-Type: application/json)");
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => {
+    const path = issue.path.map(String).join(".");
+    const message =
+      issue.code === "unrecognized_keys"
+        ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`
+        : issue.code === "invalid_type" && issue.message.endsWith("received undefined")
+          ? "required"
+          : issue.message;
+    return { field: path || (issue.code === "unrecognized_keys" ? issue.keys.join(",") : ""), message };
+  });
+  const [first] = issues;
+  const label = first?.field ? `${first.field}: ` : "";
+  throw httpError("VALIDATION_FAILED", `${label}${first?.message ?? "invalid"}`, { in: where, issues });
+}

@@ -1,0 +1,2 @@
+export * from "./coordinator-service.js";
+export * from "./housekeeping.js";

@@ -1,0 +1,104 @@
+import type { AgentClient } from "@switchyard/agents";
+import {
+  encodeFailure,
+  NonRetryableError,
+  RetryableError,
+  type SwitchyardError,
+  TaskJobData,
+  TimeoutError,
+  toSwitchyardError,
+} from "@switchyard/core";
+import type { Logger } from "@switchyard/observability";
+import type { TaskJob } from "@switchyard/queue";
+import { UnrecoverableError } from "bullmq";
+
+/** Thrown to BullMQ for a retryable failure; carries Retry-After to the backoff strategy. */
+class RetryableJobError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+    this.name = "RetryableJobError";
+  }
+}
+
+export interface ProcessorDeps {
+  clients: ReadonlyMap<string, AgentClient>;
+  logger: Logger;
+}
+
+/**
+ * Runs one task job: validates the envelope, calls the agent's tool under the task's time budget
+ * and abort signal, and maps failures onto BullMQ in one place: non-retryable errors become
+ * `UnrecoverableError` (fail now), others are retried with the task's backoff.
+ */
+export function createTaskProcessor(deps: ProcessorDeps) {
+  return async (job: TaskJob, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+    const parsed = TaskJobData.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(encodeFailure({ code: "INVALID_JOB", message: "job data is not a valid task envelope" }));
+    }
+    const task = parsed.data;
+    const log = deps.logger.child({ task_id: task.task_id, agent: task.agent, tool: task.tool, attempt: job.attemptsMade + 1 });
+    const client = deps.clients.get(task.agent);
+    const started = performance.now();
+    try {
+      if (!client) throw new RetryableError("AGENT_UNAVAILABLE", `this worker does not serve agent ${task.agent}`);
+      const result = await withTimeout(task.timeout_ms, signal, (combined) =>
+        client.callTool(task.tool, task.arguments, {
+          signal: combined,
+          timeoutMs: task.timeout_ms,
+          taskId: task.task_id,
+          tenant: task.tenant,
+          attempt: job.attemptsMade + 1,
+          onProgress: (progress) => {
+            job.updateProgress(progress).catch(() => {});
+          },
+        }),
+      );
+      log.debug({ ms: Math.round(performance.now() - started) }, "task completed");
+      return result ?? null;
+    } catch (thrown) {
+      const error = toSwitchyardError(thrown);
+      logFailure(log, error, job, performance.now() - started);
+      const reason = encodeFailure(error);
+      if (!error.retryable) throw new UnrecoverableError(reason);
+      throw new RetryableJobError(reason, error.retryAfterMs);
+    }
+  };
+}
+
+function logFailure(log: Logger, error: SwitchyardError, job: TaskJob, ms: number): void {
+  const final = !error.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  log[final ? "warn" : "info"](
+    { code: error.code, err: error.message, retryable: error.retryable, ms: Math.round(ms) },
+    final ? "task failed" : "task attempt failed",
+  );
+}
+
+/**
+ * Runs `work` with a signal that aborts on the task's timeout (reason: TimeoutError) or when
+ * BullMQ cancels the job. Rejects as soon as the signal fires, even if `work` ignores it.
+ */
+async function withTimeout<T>(timeoutMs: number, outer: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
+  const onOuterAbort = () =>
+    controller.abort(
+      outer?.reason instanceof Error ? outer.reason : new NonRetryableError("CANCELLED", String(outer?.reason ?? "cancelled")),
+    );
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(controller.signal.reason);
+    controller.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work(controller.signal), aborted]);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener("abort", onOuterAbort);
+    if (onAbort) controller.signal.removeEventListener("abort", onAbort);
+  }
+}

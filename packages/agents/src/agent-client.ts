@@ -1,0 +1,48 @@
+import type { AgentType } from "@switchyard/config";
+import type { ToolDescriptor } from "@switchyard/core";
+
+export interface ToolCallContext {
+  /** Aborted on timeout, cancellation or worker shutdown; clients must stop work when it fires. */
+  signal: AbortSignal;
+  /** The task's remaining time budget. */
+  timeoutMs: number;
+  taskId: string;
+  tenant: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Progress notifications (MCP progress, streamed tokens) for the task's event stream. */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+}
+
+export type AgentHealth = { status: "ok" } | { status: "degraded" | "down"; reason: string };
+
+/**
+ * What every agent type implements. Adding a type is one module under `types/` and one line in
+ * `registry.ts`; the worker knows nothing type-specific.
+ *
+ * Errors: throw `NonRetryableError` for failures a retry cannot fix (bad arguments, 4xx) and
+ * `RetryableError` for transient ones; anything else is treated as retryable.
+ */
+export interface AgentClient {
+  readonly name: string;
+  readonly type: AgentType;
+  /** Connects, spawns or validates. A failure here keeps the agent out of the catalog. */
+  start(): Promise<void>;
+  /** The tools the agent offers now (agent-local names). */
+  listTools(): ToolDescriptor[];
+  callTool(tool: string, args: Record<string, unknown>, context: ToolCallContext): Promise<unknown>;
+  health(): AgentHealth;
+  close(): Promise<void>;
+}
+
+export interface AgentClientDeps {
+  /** Relative paths in agent config resolve against this folder. */
+  baseDir: string;
+  logger: {
+    info(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    debug(obj: object, msg?: string): void;
+  };
+  /** Called when the agent's tool list changed at run time. */
+  onToolsChanged: () => void;
+}

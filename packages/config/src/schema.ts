@@ -1,0 +1,200 @@
+import { AgentName, Role, TenantId, ToolName } from "@switchyard/core";
+import { z } from "zod";
+
+/** `${VAR}` substitution yields strings; numeric and boolean fields accept their string forms. */
+const int = (min = 0) =>
+  z.preprocess((v) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(min));
+const bool = () => z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
+
+const StringMap = z.record(z.string(), z.string());
+
+const RateLimit = z.strictObject({
+  /** Jobs allowed per window (BullMQ limiter). */
+  max: int(1),
+  duration_ms: int(1),
+});
+
+/** Fields every agent type shares. */
+const agentCommon = {
+  description: z.string().optional(),
+  capabilities: z.array(z.string().min(1)).default([]),
+  /** Tasks one worker process runs at once for this agent. */
+  concurrency: int(1).default(10),
+  rate_limit: RateLimit.optional(),
+  timeout_ms: int(1).optional(),
+  max_attempts: int(1).optional(),
+  /** Limit the agent to these tenants; shared by all when absent. */
+  tenants: z.array(TenantId).optional(),
+  /** Other agents to try, in order, when this one fails with a retryable error. */
+  fallback: z.array(AgentName).optional(),
+};
+
+const MockTool = z.enum(["echo", "sleep", "fail"]);
+export const MockAgentConfig = z.strictObject({
+  type: z.literal("mock"),
+  ...agentCommon,
+  /** Which of the built-in deterministic tools to offer (all by default). */
+  tools: z.array(MockTool).optional(),
+});
+
+const providerCommon = {
+  ...agentCommon,
+  api_key: z.string().min(1),
+  model: z.string().min(1),
+  fallback_models: z.array(z.string().min(1)).default([]),
+  embedding_model: z.string().min(1).optional(),
+  params: z.record(z.string(), z.unknown()).default({}),
+  headers: StringMap.default({}),
+  requests_per_minute: int(1).optional(),
+  tokens_per_minute: int(1).optional(),
+};
+
+export const OpenAIAgentConfig = z.strictObject({
+  type: z.literal("openai"),
+  ...providerCommon,
+  /** Any OpenAI-compatible endpoint: Gemini, Grok, vLLM, Ollama, LM Studio… */
+  base_url: z.url().optional(),
+  organization: z.string().optional(),
+});
+
+export const AnthropicAgentConfig = z.strictObject({
+  type: z.literal("anthropic"),
+  ...providerCommon,
+  base_url: z.url().optional(),
+});
+
+const mcpCommon = {
+  type: z.literal("mcp"),
+  ...agentCommon,
+  /** Prefix of this server's tools; defaults to the agent name. */
+  namespace: AgentName.optional(),
+};
+
+export const McpStdioAgentConfig = z.strictObject({
+  ...mcpCommon,
+  transport: z.literal("stdio"),
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: StringMap.default({}),
+  /** Working directory; relative paths resolve against the config file's folder. */
+  cwd: z.string().optional(),
+});
+
+const mcpRemote = {
+  ...mcpCommon,
+  url: z.url(),
+  headers: StringMap.default({}),
+  /** Sent as `Authorization: Bearer …`. */
+  auth_token: z.string().min(1).optional(),
+};
+export const McpHttpAgentConfig = z.strictObject({ ...mcpRemote, transport: z.literal("http") });
+export const McpSseAgentConfig = z.strictObject({ ...mcpRemote, transport: z.literal("sse") });
+
+export const McpAgentConfig = z.discriminatedUnion("transport", [McpStdioAgentConfig, McpHttpAgentConfig, McpSseAgentConfig]);
+
+export const RestToolConfig = z.strictObject({
+  description: z.string().default(""),
+  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
+  /** Path under base_url; `{name}` segments are filled from arguments. */
+  path: z.string().startsWith("/"),
+  input_schema: z.record(z.string(), z.unknown()).default({ type: "object" }),
+  headers: StringMap.default({}),
+});
+
+export const RestAgentConfig = z.strictObject({
+  type: z.literal("rest"),
+  ...agentCommon,
+  base_url: z.url(),
+  headers: StringMap.default({}),
+  auth_token: z.string().min(1).optional(),
+  tools: z.record(ToolName, RestToolConfig),
+});
+
+export const AGENT_TYPES = ["openai", "anthropic", "mcp", "rest", "mock"] as const;
+export type AgentType = (typeof AGENT_TYPES)[number];
+
+export const AgentConfig = z.discriminatedUnion("type", [
+  OpenAIAgentConfig,
+  AnthropicAgentConfig,
+  McpAgentConfig,
+  RestAgentConfig,
+  MockAgentConfig,
+]);
+
+export const ApiKeyConfig = z.strictObject({
+  key: z.string().min(16, "must be at least 16 characters"),
+  role: Role,
+  tenant: TenantId.default("default"),
+  /** A label for logs and audit (the key itself is never logged). */
+  name: z.string().optional(),
+});
+
+export const SwitchyardConfig = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: int(0).default(8080),
+      /** Largest accepted request body, in bytes. */
+      body_limit_bytes: int(1024).default(1_048_576),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      /** Used when REDIS_URL is not set. Without either, `switchyard start` embeds redis-server. */
+      url: z.string().min(1).optional(),
+      /** Prefix of every key Switchyard writes, BullMQ's included. */
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_:{}-]{1,32}$/)
+        .default("sy"),
+      embedded: z
+        .strictObject({
+          appendfsync: z.enum(["always", "everysec", "no"]).default("everysec"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      keys: z.array(ApiKeyConfig).default([]),
+      /** Whether agents that run a command (stdio MCP) may be registered through the API. */
+      allow_stdio_registration: bool().default(true),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      task_timeout_ms: int(1).default(300_000),
+      max_attempts: int(1).default(3),
+      /** First retry delay; doubles each attempt, with jitter. */
+      backoff_ms: int(0).default(1_000),
+      /** How long finished tasks stay readable. */
+      retention_seconds: int(1).default(86_400),
+      /** Upper bound of finished tasks kept per agent queue, whatever their age. */
+      retention_count: int(1).default(100_000),
+      /** How long a graceful shutdown waits for in-flight work. */
+      shutdown_timeout_ms: int(0).default(8_000),
+      /**
+       * A worker holds a lock on each running task and renews it; a task whose lock lapses (its
+       * worker died) goes back to the queue after at most this long plus `stalled_interval_ms`.
+       */
+      lock_duration_ms: int(1_000).default(30_000),
+      stalled_interval_ms: int(500).default(15_000),
+      /** Lost locks a task survives before it fails (each counts as an attempt). */
+      max_stalled_count: int(0).default(3),
+    })
+    .prefault({}),
+  /** Where the embedded Redis, the generated admin key and sandboxes live. */
+  data_dir: z.string().min(1).default(".switchyard"),
+  agents: z.record(AgentName, AgentConfig).default({}),
+});
+
+export type SwitchyardConfig = z.infer<typeof SwitchyardConfig>;
+export type AgentConfig = z.infer<typeof AgentConfig>;
+export type MockAgentConfig = z.infer<typeof MockAgentConfig>;
+export type OpenAIAgentConfig = z.infer<typeof OpenAIAgentConfig>;
+export type AnthropicAgentConfig = z.infer<typeof AnthropicAgentConfig>;
+export type McpAgentConfig = z.infer<typeof McpAgentConfig>;
+export type McpStdioAgentConfig = z.infer<typeof McpStdioAgentConfig>;
+export type RestAgentConfig = z.infer<typeof RestAgentConfig>;
+export type RestToolConfig = z.infer<typeof RestToolConfig>;
+export type ApiKeyConfig = z.infer<typeof ApiKeyConfig>;

@@ -1,0 +1,3 @@
+export * from "./connection.js";
+export * from "./embedded.js";
+export * from "./free-port.js";

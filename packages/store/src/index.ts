@@ -1,0 +1,3 @@
+export * from "./catalog.js";
+export * from "./keys.js";
+export * from "./task-index.js";

@@ -1,0 +1,37 @@
+/**
+ * Every Redis key Switchyard writes outside BullMQ, in one place. All start with the configured
+ * prefix; everything a tenant owns has the tenant in its key, so no lookup can cross tenants.
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: task id → agent name (which queue holds the job). */
+  tenantTasks(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:tasks`;
+  }
+
+  /** Sorted set of task ids, all scored 0: lexical order is creation order (ids are time-sortable). */
+  tenantTaskOrder(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:tasks:order`;
+  }
+
+  /** Set of tenants that have created anything (for housekeeping sweeps). */
+  tenants(): string {
+    return `${this.prefix}:tenants`;
+  }
+
+  /** Hash: agent name → JSON catalog entry. */
+  catalog(): string {
+    return `${this.prefix}:catalog`;
+  }
+
+  /** Sorted set: worker id → expiry (ms) of its claim to serve the agent. */
+  catalogWorkers(agent: string): string {
+    return `${this.prefix}:catalog:workers:${agent}`;
+  }
+
+  /** Pub/sub channel announcing catalog changes (message: agent name). */
+  catalogChannel(): string {
+    return `${this.prefix}:catalog:changed`;
+  }
+}
