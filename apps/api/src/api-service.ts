@@ -4,13 +4,11 @@ import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
-import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
+import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
+import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
-import { CatalogCache } from "./catalog-cache.js";
-import { TaskService } from "./task-service.js";
-import { ToolArgumentValidator } from "./tool-arguments.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;

@@ -1,17 +1,17 @@
 import type { SwitchyardConfig } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
+import type { CatalogCache } from "@switchyard/store";
+import type { TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing } from "./auth.js";
-import type { CatalogCache } from "./catalog-cache.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
-import type { TaskService } from "./task-service.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;

@@ -52,8 +52,8 @@ export function createTaskProcessor(deps: ProcessorDeps) {
           taskId: task.task_id,
           tenant: task.tenant,
           attempt: job.attemptsMade + 1,
-          onProgress: (progress) => {
-            job.updateProgress(progress).catch(() => {});
+          emit: (event) => {
+            job.updateProgress(event).catch(() => {});
           },
         }),
       );

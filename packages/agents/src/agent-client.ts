@@ -1,5 +1,5 @@
 import type { AgentType } from "@switchyard/config";
-import type { ToolDescriptor } from "@switchyard/core";
+import type { TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
 
 export interface ToolCallContext {
   /** Aborted on timeout, cancellation or worker shutdown; clients must stop work when it fires. */
@@ -10,8 +10,8 @@ export interface ToolCallContext {
   tenant: string;
   /** 1 for the first attempt. */
   attempt: number;
-  /** Progress notifications (MCP progress, streamed tokens) for the task's event stream. */
-  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Reports progress, streamed tokens or log lines to the task's event stream (best effort). */
+  emit?: (event: TaskProgressEvent) => void;
 }
 
 export type AgentHealth = { status: "ok" } | { status: "degraded" | "down"; reason: string };

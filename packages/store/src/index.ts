@@ -1,3 +1,4 @@
 export * from "./catalog.js";
+export * from "./catalog-cache.js";
 export * from "./keys.js";
 export * from "./task-index.js";

@@ -1,7 +1,8 @@
 import type { SwitchyardConfig } from "@switchyard/config";
+import type { CatalogCache } from "@switchyard/store";
+import { agentVisibleTo } from "@switchyard/tasks";
 import { Router } from "express";
 import { principalOf, requireRole } from "../auth.js";
-import { agentVisibleTo, type CatalogCache } from "../catalog-cache.js";
 import { httpError } from "../http-errors.js";
 
 export function agentsRouter(config: SwitchyardConfig, catalog: CatalogCache): Router {

@@ -1,8 +1,8 @@
 import { SubmitTaskRequest, TaskStatus } from "@switchyard/core";
+import type { TaskService } from "@switchyard/tasks";
 import { Router } from "express";
 import { z } from "zod";
 import { principalOf, requireRole } from "../auth.js";
-import type { TaskService } from "../task-service.js";
 import { parseOr400 } from "../validation.js";
 
 const ListTasksQuery = z.strictObject({

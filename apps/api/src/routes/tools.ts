@@ -1,7 +1,8 @@
 import type { SwitchyardConfig } from "@switchyard/config";
+import { type CatalogCache, toolViews } from "@switchyard/store";
+import { agentVisibleTo } from "@switchyard/tasks";
 import { Router } from "express";
 import { principalOf, requireRole } from "../auth.js";
-import { agentVisibleTo, type CatalogCache, toolViews } from "../catalog-cache.js";
 
 export function toolsRouter(config: SwitchyardConfig, catalog: CatalogCache): Router {
   const router = Router();

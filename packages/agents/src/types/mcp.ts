@@ -34,7 +34,9 @@ export class McpAgentClient implements AgentClient {
     const result = await this.client.callTool(tool, args, {
       signal: context.signal,
       timeoutMs: context.timeoutMs,
-      ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+      ...(context.emit
+        ? { onProgress: (p: { progress: number; total?: number; message?: string }) => context.emit?.({ type: "progress", ...p }) }
+        : {}),
     });
     if (result.isError) {
       // The tool ran and reported a failure: its own answer, not a transport fault.

@@ -1,11 +1,22 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import { ID_PATTERN, type SubmitTaskRequest, type SubmitTaskResponse, type TaskJobData, type TaskView } from "@switchyard/core";
+import {
+  ID_PATTERN,
+  NonRetryableError,
+  type SubmitTaskRequest,
+  type SubmitTaskResponse,
+  type TaskJobData,
+  type TaskView,
+} from "@switchyard/core";
 import { newTaskId, type TaskQueues, taskStatusOf, taskViewOf } from "@switchyard/queue";
-import type { TaskIndex } from "@switchyard/store";
-import type { Principal } from "./auth.js";
-import { agentVisibleTo, type CatalogCache } from "./catalog-cache.js";
-import { httpError } from "./http-errors.js";
+import type { CatalogCache, TaskIndex } from "@switchyard/store";
 import type { ToolArgumentValidator } from "./tool-arguments.js";
+import { agentVisibleTo } from "./visibility.js";
+
+/** Who is acting: the tenant owns what is created; key_id is recorded for audit. */
+export interface Actor {
+  tenant: string;
+  key_id: string;
+}
 
 export interface TaskServiceDeps {
   config: SwitchyardConfig;
@@ -15,21 +26,22 @@ export interface TaskServiceDeps {
   validator: ToolArgumentValidator;
 }
 
-/** Task operations shared by the REST routes and (later) the MCP façade. */
+/** Task operations shared by the REST routes, the MCP façade, workers (agent runs) and workflows. */
 export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
 
-  async submit(principal: Principal, request: SubmitTaskRequest): Promise<SubmitTaskResponse> {
+  async submit(principal: Actor, request: SubmitTaskRequest): Promise<SubmitTaskResponse> {
     const { config, queues, index, catalog, validator } = this.deps;
     const agent = request.agent_name;
     const agentConfig = config.agents[agent];
-    if (!agentConfig || !agentVisibleTo(config, agent, principal.tenant)) throw httpError("AGENT_NOT_FOUND", `no agent named '${agent}'`);
+    if (!agentConfig || !agentVisibleTo(config, agent, principal.tenant))
+      throw new NonRetryableError("AGENT_NOT_FOUND", `no agent named '${agent}'`);
     // Validate against the published catalog. An agent no worker has published yet (still
     // starting) is accepted: its task waits in the queue and the worker checks the tool.
     const entry = await catalog.entry(agent);
     if (entry) {
       const tool = entry.tools.find((t) => t.name === request.tool_name);
-      if (!tool) throw httpError("TOOL_NOT_FOUND", `agent '${agent}' has no tool '${request.tool_name}'`);
+      if (!tool) throw new NonRetryableError("TOOL_NOT_FOUND", `agent '${agent}' has no tool '${request.tool_name}'`);
       validator.validate(`${agent}.${request.tool_name}`, tool.input_schema, request.arguments);
     }
     const taskId = newTaskId();
@@ -59,15 +71,15 @@ export class TaskService {
     return { task_id: taskId, status: "queued" };
   }
 
-  async get(principal: Principal, taskId: string): Promise<TaskView> {
+  async get(principal: Actor, taskId: string): Promise<TaskView> {
     const view = await this.find(principal, taskId);
-    if (!view) throw httpError("TASK_NOT_FOUND", `no task ${taskId}`);
+    if (!view) throw new NonRetryableError("TASK_NOT_FOUND", `no task ${taskId}`);
     return view;
   }
 
   /** Newest first; `cursor` is the last task id of the previous page. */
   async list(
-    principal: Principal,
+    principal: Actor,
     query: { limit: number; cursor?: string | undefined; agent?: string | undefined; status?: string | undefined },
   ) {
     const tasks: TaskView[] = [];
@@ -88,7 +100,7 @@ export class TaskService {
     return { tasks, next_cursor: tasks.length === query.limit && last ? last.task_id : (cursor ?? null) };
   }
 
-  private async find(principal: Principal, taskId: string): Promise<TaskView | undefined> {
+  private async find(principal: Actor, taskId: string): Promise<TaskView | undefined> {
     if (!ID_PATTERN.test(taskId)) return undefined;
     const agent = await this.deps.index.agentOf(principal.tenant, taskId);
     if (!agent) return undefined;

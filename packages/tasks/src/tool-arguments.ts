@@ -1,6 +1,5 @@
-import type { JsonSchemaObject } from "@switchyard/core";
+import { type JsonSchemaObject, NonRetryableError } from "@switchyard/core";
 import { Ajv, type ValidateFunction } from "ajv";
-import { httpError } from "./http-errors.js";
 
 /**
  * Validates tool arguments against the tool's JSON Schema before anything is queued. Compiled
@@ -17,9 +16,11 @@ export class ToolArgumentValidator {
     const [first] = validate.errors ?? [];
     const field = first ? fieldOf(first.instancePath, first.params) : "";
     const where = field ? `arguments.${field}` : "arguments";
-    throw httpError("VALIDATION_FAILED", `${where}: ${first?.message ?? "invalid"} (tool ${toolName})`, {
-      field: where,
-      errors: (validate.errors ?? []).map((e) => ({ path: e.instancePath, message: e.message })),
+    throw new NonRetryableError("VALIDATION_FAILED", `${where}: ${first?.message ?? "invalid"} (tool ${toolName})`, {
+      details: {
+        field: where,
+        errors: (validate.errors ?? []).map((e) => ({ path: e.instancePath, message: e.message })),
+      },
     });
   }
 

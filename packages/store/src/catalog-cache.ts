@@ -1,12 +1,11 @@
-import type { SwitchyardConfig } from "@switchyard/config";
 import { type CatalogEntry, qualifiedToolName, type ToolView } from "@switchyard/core";
-import type { Redis } from "@switchyard/redis";
-import type { CatalogStore } from "@switchyard/store";
+import type { Redis } from "ioredis";
+import type { CatalogStore } from "./catalog.js";
 
 export type LiveEntry = CatalogEntry & { workers: number };
 
 /**
- * The api's view of the tool catalog: read from Redis at most once per `maxAgeMs`, and at once
+ * A process's view of the tool catalog: read from Redis at most once per `maxAgeMs`, and at once
  * after a worker announces a change on the catalog channel. Keeps Redis reads off the task
  * submission path.
  */
@@ -53,13 +52,6 @@ export class CatalogCache {
       });
     return this.loading;
   }
-}
-
-/** Whether a tenant may see and use an agent (agents are shared unless scoped in config). */
-export function agentVisibleTo(config: SwitchyardConfig, agent: string, tenant: string): boolean {
-  const agentConfig = config.agents[agent];
-  if (!agentConfig) return false;
-  return !agentConfig.tenants || agentConfig.tenants.includes(tenant);
 }
 
 export function toolViews(entry: CatalogEntry): ToolView[] {
