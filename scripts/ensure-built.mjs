@@ -21,7 +21,7 @@ function run(command, args) {
 const lock = path.join(root, "package-lock.json");
 const installed = path.join(root, "node_modules", ".package-lock.json");
 if (!existsSync(installed) || statSync(lock).mtimeMs > statSync(installed).mtimeMs) {
-  console.error("switchyard: installing dependencies (npm ci)…");
-  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  console.error("switchyard: installing dependencies…");
+  run(process.execPath, [path.join(root, "scripts", "install-deps.mjs")]);
 }
 run(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-b", "tsconfig.build.json"]);
