@@ -30,6 +30,16 @@ export class Keys {
     return `${this.prefix}:catalog:workers:${agent}`;
   }
 
+  /** Hash: agent name → JSON of an agent registered at run time. */
+  agents(): string {
+    return `${this.prefix}:agents`;
+  }
+
+  /** Pub/sub channel announcing registry changes (message: JSON AgentRegistryChange). */
+  agentsChannel(): string {
+    return `${this.prefix}:agents:changed`;
+  }
+
   /** Pub/sub channel announcing catalog changes (message: agent name). */
   catalogChannel(): string {
     return `${this.prefix}:catalog:changed`;
