@@ -4,8 +4,18 @@ import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
-import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
+import {
+  AgentRegistry,
+  AuditLog,
+  CatalogCache,
+  CatalogStore,
+  Keys,
+  RateLimiter,
+  TaskAdmission,
+  TaskIndex,
+  TaskTombstones,
+} from "@switchyard/store";
+import { AgentDirectory, Scheduler, startedProbe, TaskEventHub, TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
@@ -46,14 +56,33 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix, skipWaitingForReady: true });
   coordinatorQueue.on("error", () => {});
 
+  const registry = new AgentRegistry(redis, storeKeys);
+  const agents = new AgentDirectory(config, registry);
+  await agents.subscribe(subscriber);
+  const scheduler = new Scheduler({ agents, catalog, queues });
+  const events = new TaskEventHub({
+    prefix: config.redis.prefix,
+    redis,
+    connect: () => {
+      const connection = createRedis({ url: options.redisUrl, role: "blocking", name: "sy-api-events" });
+      connection.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
+      return connection;
+    },
+  });
   const tasks = new TaskService({
     config,
     queues,
     index: new TaskIndex(redis, storeKeys),
     catalog,
     validator: new ToolArgumentValidator(),
+    agents,
+    scheduler,
+    admission: new TaskAdmission(redis, storeKeys, startedProbe(redis, queues)),
+    tombstones: new TaskTombstones(redis, storeKeys),
+    redis,
+    keys: storeKeys,
   });
-  const { app } = createApp({
+  const { app, admin } = createApp({
     config,
     keys,
     redis,
@@ -61,6 +90,24 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     tasks,
     logger: log,
     queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+    taskQueues: queues,
+    agents,
+    registry,
+    scheduler,
+    events,
+    rateLimiter: new RateLimiter(redis, storeKeys),
+    audit: new AuditLog(redis, storeKeys, config.limits.audit_max_entries),
+  });
+  // Bull Board shows the queues of agents registered at run time too.
+  subscriber.on("message", (channel: string) => {
+    if (channel !== registry.channel()) return;
+    agents
+      .all()
+      .then((all) => {
+        for (const name of all.keys()) queues.get(name);
+        admin.refreshQueues();
+      })
+      .catch(() => {});
   });
 
   const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);
@@ -85,6 +132,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      await events.close();
       await queues.close();
       await coordinatorQueue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);

@@ -1,14 +1,20 @@
 import type { SwitchyardConfig } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
+import type { TaskQueues } from "@switchyard/queue";
 import type { Redis } from "@switchyard/redis";
-import type { CatalogCache } from "@switchyard/store";
-import type { TaskService } from "@switchyard/tasks";
+import type { AgentRegistry, AuditLog, CatalogCache, RateLimiter } from "@switchyard/store";
+import type { AgentDirectory, Scheduler, TaskEventHub, TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing } from "./auth.js";
+import { auditTrail, rateLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { API_PREFIX, openApiDocument } from "./openapi.js";
+import { RouteTable } from "./route-table.js";
 import { agentsRouter } from "./routes/agents.js";
+import { auditRouter } from "./routes/audit.js";
+import { docsRouter } from "./routes/docs.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
@@ -21,11 +27,22 @@ export interface AppDeps {
   tasks: TaskService;
   logger: Logger;
   queues: () => Queue[];
+  taskQueues: TaskQueues;
+  agents: AgentDirectory;
+  registry: AgentRegistry;
+  scheduler: Scheduler;
+  events: TaskEventHub;
+  rateLimiter: RateLimiter;
+  audit: AuditLog;
+  /** Shown in the OpenAPI document. */
+  version?: string;
 }
 
 export interface ApiApp {
   app: Express;
   admin: AdminMount;
+  /** Every REST operation, as declared (the OpenAPI document is built from it). */
+  routes: RouteTable;
 }
 
 /** The Express app: pure wiring of routers around injected services. */
@@ -39,18 +56,40 @@ export function createApp(deps: AppDeps): ApiApp {
   const admin = adminRouter({ keys: deps.keys, queues: deps.queues });
   app.use(admin.router);
 
+  const routes = new RouteTable();
+  let document: Record<string, unknown> | undefined;
+  const docs = docsRouter(routes, () => {
+    document ??= openApiDocument(routes.specs, deps.version ?? "0.1.0");
+    return document;
+  });
+
   const api = Router();
+  api.use(docs);
   api.use(authenticate(deps.keys));
+  api.use(auditTrail(deps.audit, deps.logger));
+  api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
-  api.use(agentsRouter(deps.config, deps.catalog));
-  api.use(toolsRouter(deps.config, deps.catalog));
-  api.use(tasksRouter(deps.tasks));
+  api.use(agentsRouter(deps, routes));
+  api.use(
+    toolsRouter(
+      {
+        catalog: deps.catalog,
+        agents: deps.agents,
+        tasks: deps.tasks,
+        events: deps.events,
+        invokeWaitMs: deps.config.limits.invoke_wait_ms,
+      },
+      routes,
+    ),
+  );
+  api.use(tasksRouter(deps.tasks, deps.events, routes));
+  api.use(auditRouter(deps.audit, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
-  app.use("/api/v1", api);
+  app.use(API_PREFIX, api);
   // `/api` is an alias of the current version.
   app.use("/api", api);
   app.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${req.path.slice(0, 200)}`)));
   app.use(errorHandler(deps.logger));
-  return { app, admin };
+  return { app, admin, routes };
 }

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { ApiKeyConfig } from "@switchyard/config";
+import type { ApiKeyConfig, ApiRateLimit } from "@switchyard/config";
 import type { Role } from "@switchyard/core";
 import type { NextFunction, Request, Response } from "express";
 import { httpError } from "./http-errors.js";
@@ -10,6 +10,8 @@ export interface Principal {
   /** Non-secret id of the key (a hash prefix), for logs and audit. */
   key_id: string;
   name?: string | undefined;
+  /** This key's own request rate limit, when it overrides the default. */
+  rate_limit?: ApiRateLimit | undefined;
 }
 
 declare global {
@@ -38,6 +40,7 @@ export class KeyRing {
         role: key.role,
         key_id: hash.toString("hex").slice(0, 12),
         name: key.name,
+        rate_limit: key.rate_limit,
         hash,
       });
     }

@@ -7,6 +7,7 @@ import { agentQueueName, taskBackoffStrategy } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys } from "@switchyard/store";
 import { Worker } from "bullmq";
+import { listenForCancellation } from "./cancellation.js";
 import { createTaskProcessor } from "./processor.js";
 
 export interface WorkerServiceOptions {
@@ -108,6 +109,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
 
   await Promise.all(Object.entries(config.agents).map(([name, agent]) => startAgent(name, agent)));
   await Promise.all([...workers.values()].map((worker) => worker.waitUntilReady()));
+  const cancellation = await listenForCancellation({ redisUrl: options.redisUrl, keys, workers, logger: log });
 
   const heartbeat = setInterval(() => {
     const healthy = [...clients.entries()]
@@ -143,6 +145,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         await Promise.all([...workers.values()].map((worker) => worker.close(true).catch(() => {})));
       }
       await Promise.all([...clients.values()].map((client) => client.close().catch(() => {})));
+      await cancellation.close();
       await closeRedis(redis);
       log.info("worker stopped");
     },

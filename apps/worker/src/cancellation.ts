@@ -1,0 +1,41 @@
+import type { Logger } from "@switchyard/observability";
+import { closeRedis, createRedis } from "@switchyard/redis";
+import type { Keys } from "@switchyard/store";
+import type { Worker } from "bullmq";
+import { z } from "zod";
+
+/** Published by the api on the cancel channel (see TaskService.cancel). */
+const TaskCancelRequest = z.object({ agent: z.string(), task_id: z.string() });
+
+export interface CancellationListener {
+  close(): Promise<void>;
+}
+
+/**
+ * Aborts running tasks the api asks to cancel: BullMQ's `cancelJob` fires the AbortSignal it gave
+ * the processor, which aborts the agent call; the task then fails as CANCELLED (never retried).
+ * Every worker hears every request; only the one running the task acts on it.
+ */
+export async function listenForCancellation(options: {
+  redisUrl: string;
+  keys: Keys;
+  workers: ReadonlyMap<string, Worker>;
+  logger: Logger;
+}): Promise<CancellationListener> {
+  const subscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: "sy-worker-cancel" });
+  subscriber.on("error", (error) => options.logger.debug({ err: error.message }, "redis connection error"));
+  const channel = options.keys.cancelChannel();
+  subscriber.on("message", (received: string, message: string) => {
+    if (received !== channel) return;
+    let parsed: z.infer<typeof TaskCancelRequest>;
+    try {
+      parsed = TaskCancelRequest.parse(JSON.parse(message));
+    } catch {
+      return;
+    }
+    if (options.workers.get(parsed.agent)?.cancelJob(parsed.task_id, "cancelled by request"))
+      options.logger.info({ task_id: parsed.task_id, agent: parsed.agent }, "task cancelled");
+  });
+  await subscriber.subscribe(channel);
+  return { close: () => closeRedis(subscriber) };
+}
