@@ -280,6 +280,9 @@ export class TaskService {
     if (!ID_PATTERN.test(taskId)) return undefined;
     const agent = await this.deps.index.agentOf(principal.tenant, taskId);
     if (!agent) return undefined;
+    // State first, then the job: a job read before its state could be the running version of a
+    // task that has since failed (a failed status with no error). The other order is only stale.
+    const state = await this.deps.queues.get(agent).getJobState(taskId);
     const job = await this.deps.queues.getJob(agent, taskId);
     if (!job) {
       // Ended without its job (cancelled while queued, agent removed)?
@@ -288,7 +291,7 @@ export class TaskService {
     }
     // Another tenant's id is indistinguishable from a missing one.
     if (job.data.tenant !== principal.tenant) return undefined;
-    const status = taskStatusOf(await job.getState(), job.failedReason);
+    const status = taskStatusOf(state, job.failedReason);
     return status ? taskViewOf(job, status) : undefined;
   }
 }
