@@ -116,6 +116,18 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     server.once("error", reject);
   });
   server.keepAliveTimeout = 65_000;
+  // Requests Node's HTTP parser rejects (bad framing, oversized headers) get the same JSON error shape.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error.code === "ECONNRESET" && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    const body = JSON.stringify({ error_code: "BAD_REQUEST", message: "malformed HTTP request", details: null });
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
