@@ -191,7 +191,7 @@ export const SwitchyardConfig = z.strictObject({
       /** Lost locks a task survives before it fails (each counts as an attempt). */
       max_stalled_count: int(0).default(3),
       /** Per API key, enforced in Redis across api replicas (429 + Retry-After when exceeded). */
-      rate_limit: ApiRateLimit.default({ requests_per_second: 1_000, burst: 2_000 }),
+      rate_limit: ApiRateLimit.default({ requests_per_second: 5_000, burst: 10_000 }),
       /** Most submitted-but-not-started tasks one tenant may have; 0 turns the quota off. */
       tenant_queued_tasks: int(0).default(100_000),
       /** How long an Idempotency-Key keeps returning the task it created. */

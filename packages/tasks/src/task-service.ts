@@ -280,8 +280,8 @@ export class TaskService {
     if (!ID_PATTERN.test(taskId)) return undefined;
     const agent = await this.deps.index.agentOf(principal.tenant, taskId);
     if (!agent) return undefined;
-    // State first, then the job: a job read before its state could be the running version of a
-    // task that has since failed (a failed status with no error). The other order is only stale.
+    // State first, then the job: a job read after a final state is final too. (The other order
+    // can see a job that finished between the reads as completed without its result.)
     const state = await this.deps.queues.get(agent).getJobState(taskId);
     const job = await this.deps.queues.getJob(agent, taskId);
     if (!job) {
