@@ -1,11 +1,15 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { Queue } from "bullmq";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClient } from "./helpers/http.js";
-import { connect } from "./helpers/redis.js";
+import { connect, redisUrl } from "./helpers/redis.js";
 import { readSse } from "./helpers/sse.js";
 import { ADMIN_KEY, OPERATOR_KEY, OTHER_TENANT_KEY, type Stack, startStack, VIEWER_KEY, waitForTask } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
+
+/** A registered agent no worker can serve (nothing listens there): its tasks stay queued. */
+const UNREACHABLE = { type: "mcp", transport: "http", url: "http://127.0.0.1:9/mcp" };
 
 /**
  * The task API end to end: real Redis, a real worker (in process) serving three mock agents.
@@ -100,10 +104,10 @@ describe("task API", () => {
     });
 
     it("removing an agent: 204, queued tasks fail with AGENT_REMOVED or move to an agent with its capability", async () => {
-      // Nobody serves these two (workers pick registered agents up in another issue), so their tasks wait.
-      expect((await stack.operator.post("/api/v1/agents", { name: "lonely", config: { type: "mock" } })).status).toBe(201);
+      // Nobody can serve these two (their MCP server does not exist), so their tasks wait.
+      expect((await stack.operator.post("/api/v1/agents", { name: "lonely", config: UNREACHABLE })).status).toBe(201);
       expect(
-        (await stack.operator.post("/api/v1/agents", { name: "twin", config: { type: "mock", capabilities: ["general"] } })).status,
+        (await stack.operator.post("/api/v1/agents", { name: "twin", config: { ...UNREACHABLE, capabilities: ["general"] } })).status,
       ).toBe(201);
       const stranded = await stack.operator.post("/api/v1/tasks", { agent_name: "lonely", tool_name: "echo" });
       const movable = await stack.operator.post("/api/v1/tasks", { agent_name: "twin", tool_name: "echo", arguments: { n: 1 } });
@@ -135,7 +139,7 @@ describe("task API", () => {
       const missing = await stack.operator.post("/api/v1/tasks", { capability: "telepathy", tool_name: "echo" });
       expect(missing.status).toBe(404);
       // An agent with the capability but no live worker is skipped: none left, 503.
-      await stack.operator.post("/api/v1/agents", { name: "ghostly", config: { type: "mock", capabilities: ["haunt"] } });
+      await stack.operator.post("/api/v1/agents", { name: "ghostly", config: { ...UNREACHABLE, capabilities: ["haunt"] } });
       const unhealthy = await stack.operator.post("/api/v1/tasks", { capability: "haunt", tool_name: "echo" });
       expect(unhealthy.status).toBe(503);
       expect(unhealthy.body.error_code).toBe("AGENT_UNAVAILABLE");
@@ -266,6 +270,45 @@ describe("task API", () => {
       const missing = await readSse(`${stack.url}/api/v1/tasks/tsk_00000000000000000000000000/events`, VIEWER_KEY);
       expect(missing.status).toBe(404);
     });
+  });
+
+  it("relays a running task's progress events on its SSE stream", async () => {
+    // An agent no Switchyard worker serves; a plain BullMQ worker on its queue plays the part and
+    // reports progress the way the task processor does (job.updateProgress(TaskProgressEvent)).
+    expect((await stack.operator.post("/api/v1/agents", { name: "streamer", config: UNREACHABLE })).status).toBe(201);
+    const task = await stack.operator.post("/api/v1/tasks", { agent_name: "streamer", tool_name: "echo" });
+    expect(task.status).toBe(201);
+    // Start the worker once the stream is open (its first event is the queued state).
+    let opened: () => void = () => {};
+    const open = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const stream = readSse(`${stack.url}/api/v1/tasks/${task.body.task_id}/events`, VIEWER_KEY, 15_000, () => opened());
+    await open;
+    const blocking = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+    const worker = new Worker(
+      "agent.streamer",
+      async (job) => {
+        await job.updateProgress({ type: "token", text: "Hel" });
+        await job.updateProgress({ type: "token", text: "lo" });
+        await job.updateProgress({ type: "progress", progress: 1, total: 1 });
+        await job.updateProgress({ not: "a progress event" });
+        return { text: "Hello" };
+      },
+      { connection: blocking, prefix: stack.prefix },
+    );
+    try {
+      const { events } = await stream;
+      expect(events.filter((e) => e.event === "progress").map((e) => e.data)).toEqual([
+        { type: "token", text: "Hel" },
+        { type: "token", text: "lo" },
+        { type: "progress", progress: 1, total: 1 },
+      ]);
+      expect(events.at(-1)).toMatchObject({ event: "status", data: { status: "completed", result: { text: "Hello" } } });
+    } finally {
+      await worker.close();
+      blocking.disconnect();
+    }
   });
 
   describe("tools", () => {

@@ -11,6 +11,7 @@ export async function readSse(
   url: string,
   key: string,
   timeoutMs = 15_000,
+  onEvent?: (event: SseEvent) => void,
 ): Promise<{ status: number; contentType: string | null; events: SseEvent[]; body?: unknown }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -36,7 +37,11 @@ export async function readSse(
           if (line.startsWith("event: ")) event = line.slice(7);
           else if (line.startsWith("data: ")) data += line.slice(6);
         }
-        if (data) events.push({ event, data: JSON.parse(data) });
+        if (data) {
+          const parsed = { event, data: JSON.parse(data) };
+          events.push(parsed);
+          onEvent?.(parsed);
+        }
       }
     }
     return { status: response.status, contentType, events };
