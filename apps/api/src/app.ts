@@ -11,7 +11,7 @@ import { authenticate, type KeyRing } from "./auth.js";
 import { auditTrail, rateLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { API_PREFIX, openApiDocument } from "./openapi.js";
-import { RouteTable } from "./route-table.js";
+import { RouteTable, undeclaredRoutes } from "./route-table.js";
 import { agentsRouter } from "./routes/agents.js";
 import { auditRouter } from "./routes/audit.js";
 import { docsRouter } from "./routes/docs.js";
@@ -58,12 +58,14 @@ export function createApp(deps: AppDeps): ApiApp {
 
   const routes = new RouteTable();
   let document: Record<string, unknown> | undefined;
+  const api = Router();
   const docs = docsRouter(routes, () => {
-    document ??= openApiDocument(routes.specs, deps.version ?? "0.1.0");
+    // Built on first request, when every router is mounted; routes added without the table are
+    // listed too (undescribed), so the document never misses one.
+    document ??= openApiDocument([...routes.specs, ...undeclaredRoutes(routes, api)], deps.version ?? "0.1.0");
     return document;
   });
 
-  const api = Router();
   api.use(docs);
   api.use(authenticate(deps.keys));
   api.use(auditTrail(deps.audit, deps.logger));

@@ -71,7 +71,11 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: [spec.tag],
-      ...(spec.role === null ? { security: [] } : { "x-switchyard-role": spec.role }),
+      ...(spec.role === null
+        ? { security: [] }
+        : spec.undocumented
+          ? { "x-switchyard-undocumented": true }
+          : { "x-switchyard-role": spec.role }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(spec.body
         ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchemaOf(spec.body, "input") } } } }

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { requireRole } from "./auth.js";
 import { parseOr400 } from "./validation.js";
 
-export type HttpMethod = "get" | "post" | "delete";
+export type HttpMethod = "get" | "post" | "delete" | "put" | "patch";
 
 export interface ResponseSpec {
   description: string;
@@ -34,6 +34,8 @@ export interface RouteSpec<Body extends z.ZodType = z.ZodType, Query extends z.Z
   /** Request headers the route reads (name → description). */
   headers?: Record<string, string>;
   responses: Record<number, ResponseSpec>;
+  /** Found on the router but declared without the table: listed, not described. */
+  undocumented?: boolean;
 }
 
 export interface RouteInput<Body extends z.ZodType, Query extends z.ZodType> {
@@ -60,4 +62,53 @@ export class RouteTable {
       await handler(req, res, input);
     });
   }
+}
+
+interface Layer {
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+  rawPath?: unknown;
+}
+
+/**
+ * Every route an Express router serves, nested routers included (method + Express path). Lets
+ * the OpenAPI document list routes that were added with `router.get` instead of the table.
+ */
+export function expressRoutes(router: Router, prefix = ""): Array<{ method: string; path: string }> {
+  const out: Array<{ method: string; path: string }> = [];
+  for (const layer of (router as unknown as { stack: Layer[] }).stack) {
+    if (layer.route && typeof layer.route.path === "string") {
+      for (const [method, on] of Object.entries(layer.route.methods))
+        if (on && method !== "_all") out.push({ method, path: `${prefix}${layer.route.path}` });
+    } else if (layer.handle?.stack) {
+      const mount = typeof layer.rawPath === "string" && layer.rawPath !== "/" ? layer.rawPath : "";
+      out.push(...expressRoutes(layer.handle as unknown as Router, `${prefix}${mount}`));
+    }
+  }
+  return out;
+}
+
+/** Specs for routes the router serves that the table does not declare. */
+export function undeclaredRoutes(table: RouteTable, router: Router): RouteSpec[] {
+  const declared = new Set(table.specs.map((spec) => `${spec.method} ${spec.path}`));
+  const seen = new Set<string>();
+  const extra: RouteSpec[] = [];
+  for (const { method, path } of expressRoutes(router)) {
+    const key = `${method} ${path}`;
+    if (declared.has(key) || seen.has(key) || !["get", "post", "delete", "put", "patch"].includes(method)) continue;
+    seen.add(key);
+    const params = Object.fromEntries([...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => [m[1] as string, ""]));
+    extra.push({
+      method: method as HttpMethod,
+      path,
+      operationId: `${method}${path.replace(/[^A-Za-z0-9]+/g, "_")}`,
+      summary: `${method.toUpperCase()} ${path}`,
+      tag: "Other",
+      role: "viewer",
+      params,
+      responses: { 200: { description: "Success" } },
+      undocumented: true,
+    });
+  }
+  return extra;
 }
