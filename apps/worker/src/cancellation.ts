@@ -6,6 +6,8 @@ import { z } from "zod";
 
 /** Published by the api on the cancel channel (see TaskService.cancel). */
 const TaskCancelRequest = z.object({ agent: z.string(), task_id: z.string() });
+const RETRIES = 20;
+const RETRY_MS = 50;
 
 export interface CancellationListener {
   close(): Promise<void>;
@@ -33,8 +35,17 @@ export async function listenForCancellation(options: {
     } catch {
       return;
     }
-    if (options.workers.get(parsed.agent)?.cancelJob(parsed.task_id, "cancelled by request"))
-      options.logger.info({ task_id: parsed.task_id, agent: parsed.agent }, "task cancelled");
+    // The api saw the task running, but the worker that took it may register it a moment later:
+    // try again briefly before concluding another worker holds it.
+    let tries = 0;
+    const attempt = () => {
+      if (options.workers.get(parsed.agent)?.cancelJob(parsed.task_id, "cancelled by request")) {
+        options.logger.info({ task_id: parsed.task_id, agent: parsed.agent }, "task cancelled");
+        return;
+      }
+      if (++tries < RETRIES) setTimeout(attempt, RETRY_MS).unref();
+    };
+    attempt();
   });
   await subscriber.subscribe(channel);
   return { close: () => closeRedis(subscriber) };
