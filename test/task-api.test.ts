@@ -390,6 +390,41 @@ describe("task API", () => {
     });
   });
 
+  describe("API keys", () => {
+    it("admins create keys stored only hashed, usable at once, listed without the secret, revocable", async () => {
+      const created = await stack.admin.post("/api/v1/keys", { role: "operator", name: "ci" });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        id: expect.any(String),
+        tenant: "acme",
+        role: "operator",
+        name: "ci",
+        key: expect.stringMatching(/^sy_/),
+      });
+      const key = created.body.key as string;
+      const client = apiClient(stack.url, key);
+      const task = await client.post("/api/v1/tasks", { agent_name: "mock", tool_name: "echo" });
+      expect(task.status).toBe(201);
+      // Its tenant's data only, and its role's rights only.
+      expect((await client.get(`/api/v1/tasks/${task.body.task_id}`)).status).toBe(200);
+      expect((await client.get("/api/v1/audit")).status).toBe(403);
+
+      const list = await stack.admin.get("/api/v1/keys");
+      expect(list.body.keys.map((k: { id: string }) => k.id)).toContain(created.body.id);
+      expect(JSON.stringify(list.body)).not.toContain(key);
+      expect((await stack.otherTenant.get("/api/v1/keys")).body.keys).toEqual([]);
+      expect((await stack.operator.post("/api/v1/keys", { role: "admin" })).status).toBe(403);
+      // Redis holds the hash, never the key.
+      const stored = await redis.hgetall(`${stack.prefix}:apikeys`);
+      expect(JSON.stringify(stored)).not.toContain(key);
+      expect(Object.keys(stored).some((hash) => hash.startsWith(created.body.id))).toBe(true);
+
+      expect((await stack.otherTenant.delete(`/api/v1/keys/${created.body.id}`)).status).toBe(404);
+      expect((await stack.admin.delete(`/api/v1/keys/${created.body.id}`)).status).toBe(204);
+      await waitFor(async () => (await client.get("/api/v1/agents")).status === 401, { what: "revoked key refused" });
+    });
+  });
+
   describe("OpenAPI", () => {
     it("serves a valid OpenAPI 3.1 document listing every route, and a reference page", async () => {
       const anonymous = apiClient(stack.url);
@@ -420,6 +455,9 @@ describe("task API", () => {
           "POST /api/v1/tools/{agent}/{tool}/invoke",
           "POST /api/v1/tools/execute",
           "GET /api/v1/audit",
+          "POST /api/v1/keys",
+          "GET /api/v1/keys",
+          "DELETE /api/v1/keys/{id}",
           "GET /api/v1/openapi.json",
           "GET /api/v1/docs",
         ].sort(),

@@ -6,6 +6,7 @@ import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import {
   AgentRegistry,
+  ApiKeyStore,
   AuditLog,
   CatalogCache,
   CatalogStore,
@@ -97,6 +98,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     events,
     rateLimiter: new RateLimiter(redis, storeKeys),
     audit: new AuditLog(redis, storeKeys, config.limits.audit_max_entries),
+    apiKeys: new ApiKeyStore(redis, storeKeys),
   });
   // Bull Board shows the queues of agents registered at run time too.
   subscriber.on("message", (channel: string) => {

@@ -2,12 +2,12 @@ import type { SwitchyardConfig } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import type { TaskQueues } from "@switchyard/queue";
 import type { Redis } from "@switchyard/redis";
-import type { AgentRegistry, AuditLog, CatalogCache, RateLimiter } from "@switchyard/store";
+import type { AgentRegistry, ApiKeyStore, AuditLog, CatalogCache, RateLimiter } from "@switchyard/store";
 import type { AgentDirectory, Scheduler, TaskEventHub, TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
-import { authenticate, type KeyRing } from "./auth.js";
+import { authenticate, type KeyRing, StoredKeyCache } from "./auth.js";
 import { auditTrail, rateLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { API_PREFIX, openApiDocument } from "./openapi.js";
@@ -16,6 +16,7 @@ import { agentsRouter } from "./routes/agents.js";
 import { auditRouter } from "./routes/audit.js";
 import { docsRouter } from "./routes/docs.js";
 import { healthRouter } from "./routes/health.js";
+import { keysRouter } from "./routes/keys.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
 
@@ -34,6 +35,8 @@ export interface AppDeps {
   events: TaskEventHub;
   rateLimiter: RateLimiter;
   audit: AuditLog;
+  /** API keys created through the API (stored hashed). */
+  apiKeys: ApiKeyStore;
   /** Shown in the OpenAPI document. */
   version?: string;
 }
@@ -67,7 +70,8 @@ export function createApp(deps: AppDeps): ApiApp {
   });
 
   api.use(docs);
-  api.use(authenticate(deps.keys));
+  const storedKeys = new StoredKeyCache(deps.apiKeys);
+  api.use(authenticate(deps.keys, storedKeys));
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
@@ -86,6 +90,7 @@ export function createApp(deps: AppDeps): ApiApp {
   );
   api.use(tasksRouter(deps.tasks, deps.events, routes));
   api.use(auditRouter(deps.audit, routes));
+  api.use(keysRouter(deps.apiKeys, storedKeys, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use(API_PREFIX, api);

@@ -126,3 +126,22 @@ export const TaskStreamEvent = z.union([
   z.object({ event: z.literal("status"), data: TaskView }),
   z.object({ event: z.literal("progress"), data: TaskProgressEvent }),
 ]);
+
+export const CreateApiKeyRequest = z.strictObject({
+  role: z.enum(["admin", "operator", "viewer"]),
+  name: z.string().min(1).max(100).optional(),
+  rate_limit: z.strictObject({ requests_per_second: z.number().int().min(0), burst: z.number().int().min(1) }).optional(),
+});
+
+export const ApiKeyView = z.object({
+  id: z.string().describe("Non-secret key id (a prefix of the key's SHA-256)"),
+  tenant: z.string(),
+  role: z.enum(["admin", "operator", "viewer"]),
+  name: z.string().optional(),
+  rate_limit: z.object({ requests_per_second: z.number().int(), burst: z.number().int() }).optional(),
+  created_at: z.number().int(),
+  created_by: z.string(),
+});
+
+export const CreatedApiKey = ApiKeyView.extend({ key: z.string().describe("The key itself: shown this once, stored only hashed") });
+export const ApiKeyList = z.object({ keys: z.array(ApiKeyView) });

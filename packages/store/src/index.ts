@@ -1,4 +1,5 @@
 export * from "./agent-registry.js";
+export * from "./api-key-store.js";
 export * from "./audit-log.js";
 export * from "./catalog.js";
 export * from "./catalog-cache.js";

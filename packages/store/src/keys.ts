@@ -74,4 +74,14 @@ export class Keys {
   cancelChannel(): string {
     return `${this.prefix}:tasks:cancel`;
   }
+
+  /** Hash: sha256(API key) → JSON StoredApiKey (keys created through the API). */
+  apiKeys(): string {
+    return `${this.prefix}:apikeys`;
+  }
+
+  /** Hash: key id → sha256(API key), the tenant's keys. */
+  tenantApiKeys(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:apikeys`;
+  }
 }
