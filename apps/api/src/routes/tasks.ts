@@ -176,8 +176,14 @@ export function tasksRouter(tasks: TaskService, events: TaskEventHub, routes: Ro
             return;
         }
       };
-      unsubscribe = await events.subscribe(agent, id, handle);
+      // A client gone before the subscription is up must not leave a listener behind.
       res.on("close", end);
+      const stop = await events.subscribe(agent, id, handle);
+      unsubscribe = stop;
+      if (ended) {
+        stop();
+        return;
+      }
       let view: TaskView;
       try {
         view = await tasks.get(principal, id);
@@ -185,6 +191,7 @@ export function tasksRouter(tasks: TaskService, events: TaskEventHub, routes: Ro
         unsubscribe();
         throw error;
       }
+      if (ended) return;
       res.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
