@@ -200,6 +200,8 @@ export const SwitchyardConfig = z.strictObject({
       invoke_wait_ms: int(0).default(30_000),
       /** Entries kept in each tenant's audit stream (approximate cap). */
       audit_max_entries: int(100).default(100_000),
+      /** How often the coordinator sweeps (catalog liveness, task-index retention). */
+      housekeeping_interval_ms: int(1_000).default(30_000),
     })
     .prefault({}),
   /** Where the embedded Redis, the generated admin key and sandboxes live. */
