@@ -19,6 +19,11 @@ export interface SchedulerDeps {
   agents: AgentDirectory;
   catalog: CatalogCache;
   queues: TaskQueues;
+  /**
+   * Extra health check (e.g. a provider's shared circuit breaker): agents it rejects are skipped.
+   * Called only for agents that already have a live worker.
+   */
+  isAvailable?: (agent: EffectiveAgent) => Promise<boolean>;
   /** Random source for spreading ties (injectable for tests). */
   random?: () => number;
 }
@@ -53,10 +58,15 @@ export class Scheduler {
     const candidates = (await this.deps.agents.visibleTo(tenant)).filter((agent) => agent.config.capabilities.includes(capability));
     if (candidates.length === 0) throw new NonRetryableError("AGENT_NOT_FOUND", `no agent offers capability '${capability}'`);
     const live = await this.deps.catalog.live();
-    const healthy = candidates.filter((agent) => {
+    let healthy = candidates.filter((agent) => {
       const entry = live.get(agent.name);
       return entry && entry.workers > 0 && (!toolName || entry.tools.some((tool) => tool.name === toolName));
     });
+    const check = this.deps.isAvailable;
+    if (check && healthy.length > 0) {
+      const ok = await Promise.all(healthy.map((agent) => check(agent).catch(() => true)));
+      healthy = healthy.filter((_, i) => ok[i]);
+    }
     if (healthy.length === 0)
       throw new RetryableError(
         "AGENT_UNAVAILABLE",
