@@ -9,7 +9,7 @@ import { LuaScript } from "./lua-script.js";
  *   KEYS[2] tenant queued set (quota)   KEYS[3] tenant task → agent hash
  *   KEYS[4] tenant task order           KEYS[5] set of tenants
  *   ARGV: task id, agent, request hash, idempotency window (s), quota (0 = off), now (ms), tenant,
- *         has idempotency key ("1"/"0")
+ *         has idempotency key ("1"/"0"), forget-before (ms: quota entries older than this are dropped)
  * Returns {"ok"} | {"duplicate", "<task id>|<request hash>"} | {"quota", "<queued count>"}.
  */
 const ADMIT = new LuaScript(
@@ -22,6 +22,7 @@ if hasKey then
 end
 local quota = tonumber(ARGV[5])
 if quota > 0 then
+  redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", "(" .. ARGV[9])
   local queued = redis.call("ZCARD", KEYS[2])
   if queued >= quota then return {"quota", tostring(queued)} end
 end
@@ -46,6 +47,11 @@ export interface AdmitRequest {
   idempotencyWindowSeconds: number;
   /** Most not-yet-started tasks the tenant may have; 0 disables the quota. */
   quota: number;
+  /**
+   * Quota entries older than this many seconds are forgotten (the task retention): keeps the set
+   * bounded without workers reporting starts. A task queued longer than that stops counting.
+   */
+  quotaHorizonSeconds: number;
 }
 
 export type AdmitResult =
@@ -122,6 +128,7 @@ export class TaskAdmission {
         Date.now(),
         tenant,
         request.idempotencyKeyHash ? "1" : "0",
+        Date.now() - request.quotaHorizonSeconds * 1_000,
       ],
     )) as [string, string?];
     switch (reply[0]) {

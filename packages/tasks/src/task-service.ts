@@ -88,6 +88,7 @@ export class TaskService {
       requestHash: sha256(JSON.stringify(significant)).slice(0, 32),
       idempotencyWindowSeconds: config.limits.idempotency_window_seconds,
       quota: config.limits.tenant_queued_tasks,
+      quotaHorizonSeconds: config.limits.retention_seconds,
     };
     const admitted = await admission.admit(admit);
     if (admitted.kind === "duplicate") {
