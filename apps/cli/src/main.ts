@@ -59,11 +59,17 @@ async function main(): Promise<void> {
   program
     .command("worker")
     .description("run a worker process")
-    .action(async () => (await import("./commands/services.js")).workerCommand(globals(), env, raw));
+    .option("--metrics-port <port>", "port of /metrics, /healthz, /readyz (overrides metrics.port; 0 = any free port)", port)
+    .action(async (opts: { metricsPort?: number }) =>
+      (await import("./commands/services.js")).workerCommand({ ...globals(), ...opts }, env, raw),
+    );
   program
     .command("coordinator")
     .description("run a coordinator process")
-    .action(async () => (await import("./commands/services.js")).coordinatorCommand(globals(), env, raw));
+    .option("--metrics-port <port>", "port of /metrics, /healthz, /readyz (overrides metrics.port; 0 = any free port)", port)
+    .action(async (opts: { metricsPort?: number }) =>
+      (await import("./commands/services.js")).coordinatorCommand({ ...globals(), ...opts }, env, raw),
+    );
 
   const config = program.command("config").description("configuration tools");
   config
