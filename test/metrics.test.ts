@@ -61,9 +61,9 @@ describe("/metrics after a workload", () => {
     expect(tasks("sleep", "timeout")).toBe(1);
     expect(metricValue(samples, "switchyard_task_retries_total", { agent: "mock", tool: "fail" })).toBe(1);
     expect(metricValue(samples, "switchyard_task_timeouts_total", { agent: "mock", tool: "sleep" })).toBe(1);
-    expect(
-      metricValue(samples, "switchyard_tool_call_duration_seconds_count", { agent: "mock", tool: "echo", outcome: "completed" }),
-    ).toBe(3);
+    expect(metricValue(samples, "switchyard_tool_call_duration_seconds_count", { agent: "mock", tool: "echo", outcome: "completed" })).toBe(
+      3,
+    );
     // End-to-end task latency: one observation per task, none per retry.
     expect(metricValue(samples, "switchyard_task_duration_seconds_count", { agent: "mock", tool: "fail" })).toBe(2);
     expect(metricValue(samples, "switchyard_task_duration_seconds_count", { agent: "mock", tool: "echo" })).toBe(3);
@@ -79,7 +79,9 @@ describe("/metrics after a workload", () => {
   it("the api counts requests by route template and status, and reports queue depth", async () => {
     const { samples, text } = await scrape(stack.url);
     expect(metricValue(samples, "switchyard_http_requests_total", { method: "POST", route: "/api/v1/tasks", status: "201" })).toBe(6);
-    expect(metricValue(samples, "switchyard_http_requests_total", { method: "GET", route: "/api/v1/tasks/:id", status: "200" })).toBeGreaterThanOrEqual(6);
+    expect(
+      metricValue(samples, "switchyard_http_requests_total", { method: "GET", route: "/api/v1/tasks/:id", status: "200" }),
+    ).toBeGreaterThanOrEqual(6);
     expect(
       metricValue(samples, "switchyard_http_request_duration_seconds_count", { method: "POST", route: "/api/v1/tasks", status: "201" }),
     ).toBe(6);

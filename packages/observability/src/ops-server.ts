@@ -66,7 +66,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       res.end(body);
     };
     const json = (status: number, body: unknown) => send(status, "application/json; charset=utf-8", JSON.stringify(body));
-    if (req.method !== "GET" && req.method !== "HEAD") return json(405, { error_code: "METHOD_NOT_ALLOWED", message: "GET only", details: null });
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return json(405, { error_code: "METHOD_NOT_ALLOWED", message: "GET only", details: null });
     switch (path) {
       case "/healthz":
         return json(200, { status: "ok" });
