@@ -188,7 +188,10 @@ async function validateK8s(dir) {
     // The ConfigMap's config must pass Switchyard's own schema (secrets filled with placeholders).
     const { parseConfigText } = await import("@switchyard/config").catch(() => ({}));
     const text = config.data["switchyard.yaml"];
-    const env = new Proxy({}, { get: (_t, key) => (typeof key === "string" ? `placeholder-${key.toLowerCase()}-0123456789` : undefined), has: () => true });
+    const env = new Proxy(
+      {},
+      { get: (_t, key) => (typeof key === "string" ? `placeholder-${key.toLowerCase()}-0123456789` : undefined), has: () => true },
+    );
     if (parseConfigText) {
       try {
         const parsed = parseConfigText(text, { env, file: "configmap switchyard.yaml" });
@@ -216,17 +219,20 @@ async function validateK8s(dir) {
     if (!container.resources?.requests?.cpu || !container.resources?.requests?.memory) problem(dir, `${role}: resource requests missing`);
     // The CLI's hard limit is shutdown_timeout_ms + 4 s; the grace period must outlast it.
     const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
-    if (grace <= drainSeconds + 4) problem(dir, `${role}: terminationGracePeriodSeconds ${grace} must exceed the drain time (${drainSeconds + 4} s)`);
+    if (grace <= drainSeconds + 4)
+      problem(dir, `${role}: terminationGracePeriodSeconds ${grace} must exceed the drain time (${drainSeconds + 4} s)`);
     if (pod.spec.securityContext?.runAsNonRoot !== true) problem(dir, `${role}: pods must run as non-root`);
     for (const ref of container.envFrom ?? [])
-      if (ref.secretRef && !secrets.some((s) => s.metadata.name === ref.secretRef.name)) problem(dir, `${role}: Secret ${ref.secretRef.name} not in the kustomization`);
+      if (ref.secretRef && !secrets.some((s) => s.metadata.name === ref.secretRef.name))
+        problem(dir, `${role}: Secret ${ref.secretRef.name} not in the kustomization`);
     const pdb = byKind("PodDisruptionBudget").find((p) => matches(p.spec.selector.matchLabels, pod.metadata.labels));
     if (!pdb) problem(dir, `${role}: no PodDisruptionBudget selects its pods`);
   }
   const api = deployments.find((x) => x.metadata.name === "switchyard-api");
   const service = byKind("Service").find((s) => s.metadata.name === "switchyard-api");
   if (!service) problem(dir, "Service switchyard-api is missing");
-  else if (api && !matches(service.spec.selector, api.spec.template.metadata.labels)) problem(dir, "Service switchyard-api selects no api pod");
+  else if (api && !matches(service.spec.selector, api.spec.template.metadata.labels))
+    problem(dir, "Service switchyard-api selects no api pod");
   const scalers = [...byKind("ScaledObject"), ...byKind("HorizontalPodAutoscaler")];
   if (!scalers.some((s) => s.spec.scaleTargetRef?.name === "switchyard-worker")) problem(dir, "no autoscaler targets switchyard-worker");
   notes.push(`k8s: ${objects.length} objects valid against their schemas (${[...new Set(objects.map((o) => o.kind))].join(", ")})`);
@@ -298,7 +304,8 @@ function validateDockerfile(file) {
   if (stages.length < 2) problem(file, "must be multi-stage (build stage + runtime stage)");
   const user = [...text.matchAll(/^USER\s+(\S+)/gm)].at(-1)?.[1];
   if (!user || user === "root" || user === "0") problem(file, "the runtime stage must switch to a non-root USER");
-  if (!/--omit=dev/.test(text)) problem(file, "the image must carry production dependencies only (npm prune --omit=dev / npm ci --omit=dev)");
+  if (!/--omit=dev/.test(text))
+    problem(file, "the image must carry production dependencies only (npm prune --omit=dev / npm ci --omit=dev)");
   if (!/apps\/cli\/dist\/main\.js/.test(text)) problem(file, "the entry point must be node apps/cli/dist/main.js <role>");
   notes.push(`dockerfile: ${stages.length} stages, runs as ${user}`);
 }

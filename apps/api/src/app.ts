@@ -13,6 +13,7 @@ import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { uiRouter } from "./ui/ui-router.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): ApiApp {
   app.use(healthRouter(deps.readiness, deps.metrics));
   const admin = adminRouter({ keys: deps.keys, queues: deps.queues });
   app.use(admin.router);
+  app.use(uiRouter());
 
   const api = Router();
   api.use(authenticate(deps.keys));
