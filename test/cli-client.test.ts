@@ -110,6 +110,7 @@ describe("switchyard watch commands over SSE", () => {
   let server: Server;
   let url: string;
   let runPolls = 0;
+  let quietPolls = 0;
   const requests: string[] = [];
 
   beforeAll(async () => {
@@ -159,6 +160,14 @@ describe("switchyard watch commands over SSE", () => {
               taskDone = true;
             },
           );
+        case "GET /api/v1/tasks/tsk_quiet":
+          // Completes a moment after the watch starts; its stream never says so.
+          quietPolls++;
+          return json(200, { task_id: "tsk_quiet", status: quietPolls > 1 ? "completed" : "running", result: null });
+        case "GET /api/v1/tasks/tsk_quiet/events":
+          res.writeHead(200, { "content-type": "text/event-stream" });
+          res.write(": connected\n\n");
+          return;
         case "POST /api/v1/workflows/digest/runs":
           return json(201, { run_id: "run_1", status: "running" });
         case "GET /api/v1/runs/run_1":
@@ -193,6 +202,14 @@ describe("switchyard watch commands over SSE", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('progress {"type":"log","message":"halfway"}');
     expect(result.stdout).toMatch(/status\s+completed/);
+  });
+
+  it("task watch ends when the task is final even if its stream stays open and silent", async () => {
+    const result = await runCliAsync(["task", "watch", "tsk_quiet", "--json"], {
+      env: { SWITCHYARD_URL: url, SWITCHYARD_API_KEY: ADMIN_KEY },
+    });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ task_id: "tsk_quiet", status: "completed" });
   });
 
   it("workflow run --watch shows each step's state change and exits 0 when the run completes", async () => {

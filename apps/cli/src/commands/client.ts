@@ -154,16 +154,24 @@ export async function taskWatch(client: SwitchyardClient, id: string, opts: Json
   const path = `/api/v1/tasks/${encodeURIComponent(id)}`;
   let task = await client.get<TaskBody>(path);
   if (!TASK_FINAL.has(task.status)) {
-    const streamed = await client.events(`${path}/events`, async (event) => {
-      if (opts.json) printJson({ event: event.event, data: event.data });
-      else process.stdout.write(`${event.event} ${typeof event.data === "string" ? event.data : JSON.stringify(event.data)}\n`);
-      const status = (event.data as { status?: string } | undefined)?.status;
-      if (TASK_FINAL.has(event.event) || (status && TASK_FINAL.has(status))) {
-        task = await client.get<TaskBody>(path);
-        return TASK_FINAL.has(task.status);
-      }
-      return false;
-    });
+    const streamed = await whileNotFinal(
+      async () => TASK_FINAL.has((await client.get<TaskBody>(path)).status),
+      (signal) =>
+        client.events(
+          `${path}/events`,
+          async (event) => {
+            if (opts.json) printJson({ event: event.event, data: event.data });
+            else process.stdout.write(`${event.event} ${typeof event.data === "string" ? event.data : JSON.stringify(event.data)}\n`);
+            const status = (event.data as { status?: string } | undefined)?.status;
+            if (TASK_FINAL.has(event.event) || (status && TASK_FINAL.has(status))) {
+              task = await client.get<TaskBody>(path);
+              return TASK_FINAL.has(task.status);
+            }
+            return false;
+          },
+          signal,
+        ),
+    );
     if (!streamed && !opts.json) process.stderr.write("switchyard: no event stream on this server; polling\n");
     task = await pollTask(client, id, (t) => {
       if (!streamed && !opts.json) process.stdout.write(`status ${t.status}\n`);
@@ -171,6 +179,27 @@ export async function taskWatch(client: SwitchyardClient, id: string, opts: Json
   }
   printTask(task, opts);
   return taskExit(task);
+}
+
+/**
+ * Runs `stream` until it ends, and ends it early when a slow check (every 2 s) sees the work
+ * finished: a stream that stays open, or never names the final event, cannot hang a watch.
+ */
+async function whileNotFinal(isFinal: () => Promise<boolean>, stream: (signal: AbortSignal) => Promise<boolean>): Promise<boolean> {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    isFinal().then(
+      (final) => {
+        if (final) controller.abort();
+      },
+      () => {},
+    );
+  }, 2_000);
+  try {
+    return await stream(controller.signal);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 async function pollTask(client: SwitchyardClient, id: string, onChange: (task: TaskBody) => void): Promise<TaskBody> {
@@ -257,11 +286,19 @@ export async function runWatch(client: SwitchyardClient, id: string, opts: JsonF
   let run = await client.get<RunSnapshot>(path);
   show(run);
   if (!RUN_FINAL.has(run.status)) {
-    await client.events(`${path}/events`, async () => {
-      run = await client.get<RunSnapshot>(path);
-      show(run);
-      return RUN_FINAL.has(run.status);
-    });
+    await whileNotFinal(
+      async () => RUN_FINAL.has((await client.get<RunSnapshot>(path)).status),
+      (signal) =>
+        client.events(
+          `${path}/events`,
+          async () => {
+            run = await client.get<RunSnapshot>(path);
+            show(run);
+            return RUN_FINAL.has(run.status);
+          },
+          signal,
+        ),
+    );
     while (!RUN_FINAL.has(run.status)) {
       await sleep(POLL_MS);
       run = await client.get<RunSnapshot>(path);
