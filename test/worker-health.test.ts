@@ -27,7 +27,7 @@ describe("worker health and MCP restarts", () => {
   it("/readyz is 503 and says which MCP server is not connected", async () => {
     const ready = await fetch(`${stack.worker?.opsUrl}/readyz`);
     expect(ready.status).toBe(503);
-    const body = await ready.json();
+    const body = (await ready.json()) as { checks: Record<string, string> };
     expect(body).toMatchObject({ status: "not_ready", checks: { redis: "ok", "agent:everything": "ok" } });
     expect(body.checks["agent:broken"]).toMatch(/^down: /);
     const { samples } = await scrape(stack.worker?.opsUrl as string);
