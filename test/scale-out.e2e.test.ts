@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -92,4 +93,37 @@ describe("scale-out: api + coordinator + 3 workers as separate processes", () =>
     for (const p of processes) p.child.kill("SIGTERM");
     for (const p of processes) expect((await p.exited).code).toBe(0);
   }, 60_000);
+
+  it("two workers on one host share the configured metrics port: the second moves to a free one", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    await new Promise((resolve) => taken.close(resolve));
+    const config = path.join(dir, "ports.yaml");
+    writeFileSync(
+      config,
+      [
+        "redis:",
+        `  prefix: ${uniquePrefix("ports")}`,
+        "metrics:",
+        "  host: 127.0.0.1",
+        `  port: ${port}`,
+        "agents:",
+        "  mock:",
+        "    type: mock",
+      ].join("\n"),
+    );
+    const spawnWorker = () => {
+      const p = spawnCli(["worker", "--config", config], { cwd: dir, env: { REDIS_URL: redisUrl() } });
+      processes.push(p);
+      return p;
+    };
+    const first = spawnWorker();
+    await first.waitFor(new RegExp(`"url":"http://127\\.0\\.0\\.1:${port}"[^\\n]*"msg":"worker metrics listening"`));
+    const second = spawnWorker();
+    const [, moved] = await second.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"worker metrics listening"/);
+    expect(second.output()).toContain("metrics port in use; serving on a free port instead");
+    expect(moved).not.toBe(`http://127.0.0.1:${port}`);
+    for (const url of [`http://127.0.0.1:${port}`, moved as string]) expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
 });

@@ -21,7 +21,7 @@ export interface CoordinatorServiceOptions {
   /** The registry to record into (all-in-one shares one); a new one when absent. */
   metrics?: SwitchyardMetrics;
   /** Serve /metrics, /healthz, /readyz here (`switchyard coordinator`); none when absent. */
-  opsServer?: { host: string; port: number };
+  opsServer?: { host: string; port: number; fallbackToFreePort?: boolean };
 }
 
 export interface CoordinatorService {
@@ -86,6 +86,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   let ops: OpsServer | undefined;
   if (options.opsServer) {
     ops = await startOpsServer({ metrics, ready: readiness, ...options.opsServer });
+    if (ops.port !== options.opsServer.port && options.opsServer.port !== 0)
+      log.warn({ url: ops.url, wanted: options.opsServer.port }, "metrics port in use; serving on a free port instead");
     log.info({ url: ops.url }, "coordinator metrics listening");
   }
   log.info("coordinator ready");

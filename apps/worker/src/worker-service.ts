@@ -28,7 +28,7 @@ export interface WorkerServiceOptions {
   /** The registry to record into (all-in-one shares one); a new one when absent. */
   metrics?: SwitchyardMetrics;
   /** Serve /metrics, /healthz, /readyz here (`switchyard worker`); none when absent. */
-  opsServer?: { host: string; port: number };
+  opsServer?: { host: string; port: number; fallbackToFreePort?: boolean };
 }
 
 export interface WorkerService {
@@ -155,6 +155,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   let ops: OpsServer | undefined;
   if (options.opsServer) {
     ops = await startOpsServer({ metrics, ready: readiness, ...options.opsServer });
+    if (ops.port !== options.opsServer.port && options.opsServer.port !== 0)
+      log.warn({ url: ops.url, wanted: options.opsServer.port }, "metrics port in use; serving on a free port instead");
     log.info({ url: ops.url }, "worker metrics listening");
   }
 

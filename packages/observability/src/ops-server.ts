@@ -44,6 +44,12 @@ export interface OpsServerOptions {
   ready: () => Promise<ReadinessChecks>;
   host: string;
   port: number;
+  /**
+   * When the port is taken, listen on a free one instead of failing (several workers on one
+   * host: a laptop, a test). The chosen URL is logged by the caller; set false in production
+   * images where probes expect the configured port.
+   */
+  fallbackToFreePort?: boolean;
 }
 
 export interface OpsServer {
@@ -87,11 +93,26 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         return json(404, { error_code: "ROUTE_NOT_FOUND", message: `no route ${path?.slice(0, 200)}`, details: null });
     }
   });
-  server.listen(options.port, options.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => {
+        server.off("listening", onListening);
+        reject(error);
+      };
+      const onListening = () => {
+        server.off("error", onError);
+        resolve();
+      };
+      server.once("error", onError);
+      server.once("listening", onListening);
+      server.listen(port, options.host);
+    });
+  try {
+    await listen(options.port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !options.fallbackToFreePort || options.port === 0) throw error;
+    await listen(0);
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {

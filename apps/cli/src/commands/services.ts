@@ -35,7 +35,12 @@ export async function workerCommand(options: GlobalOptions & { metricsPort?: num
     baseDir: loaded.dir,
     redisUrl,
     logger,
-    opsServer: { host: loaded.config.metrics.host, port: options.metricsPort ?? loaded.config.metrics.port },
+    // An explicit --metrics-port must be honoured; the config default may move if it is taken.
+    opsServer: {
+      host: loaded.config.metrics.host,
+      port: options.metricsPort ?? loaded.config.metrics.port,
+      fallbackToFreePort: options.metricsPort === undefined,
+    },
   });
   onShutdownSignal(logger, loaded.config.limits.shutdown_timeout_ms + 4_000, worker.close);
 }
@@ -49,7 +54,12 @@ export async function coordinatorCommand(options: GlobalOptions & { metricsPort?
     config: loaded.config,
     redisUrl,
     logger,
-    opsServer: { host: loaded.config.metrics.host, port: options.metricsPort ?? loaded.config.metrics.port },
+    // An explicit --metrics-port must be honoured; the config default may move if it is taken.
+    opsServer: {
+      host: loaded.config.metrics.host,
+      port: options.metricsPort ?? loaded.config.metrics.port,
+      fallbackToFreePort: options.metricsPort === undefined,
+    },
   });
   onShutdownSignal(logger, loaded.config.limits.shutdown_timeout_ms + 4_000, coordinator.close);
 }
