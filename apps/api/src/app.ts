@@ -1,5 +1,5 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import type { Logger, ReadinessChecks, SwitchyardMetrics } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogCache } from "@switchyard/store";
 import type { TaskService } from "@switchyard/tasks";
@@ -8,10 +8,12 @@ import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { observeRequests } from "./observe.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { uiRouter } from "./ui/ui-router.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -21,6 +23,9 @@ export interface AppDeps {
   tasks: TaskService;
   logger: Logger;
   queues: () => Queue[];
+  metrics: SwitchyardMetrics;
+  /** Everything `/readyz` checks. */
+  readiness: () => Promise<ReadinessChecks>;
 }
 
 export interface ApiApp {
@@ -35,9 +40,11 @@ export function createApp(deps: AppDeps): ApiApp {
   app.set("etag", false);
   app.set("query parser", "simple");
 
-  app.use(healthRouter(deps.redis));
+  app.use(observeRequests(deps.metrics));
+  app.use(healthRouter(deps.readiness, deps.metrics));
   const admin = adminRouter({ keys: deps.keys, queues: deps.queues });
   app.use(admin.router);
+  app.use(uiRouter());
 
   const api = Router();
   api.use(authenticate(deps.keys));

@@ -185,6 +185,18 @@ export const SwitchyardConfig = z.strictObject({
       housekeeping_interval_ms: int(1_000).default(30_000),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * Where `switchyard worker` and `switchyard coordinator` serve /metrics, /healthz and /readyz
+       * (the api serves them on its own port; `start` serves everything there). 0 = any free port.
+       */
+      port: int(0).default(9464),
+      host: z.string().min(1).default("127.0.0.1"),
+      /** Queue depth is read from Redis at most this often, however often Prometheus scrapes. */
+      queue_cache_ms: int(0).default(5_000),
+    })
+    .prefault({}),
   /** Where the embedded Redis, the generated admin key and sandboxes live. */
   data_dir: z.string().min(1).default(".switchyard"),
   agents: z.record(AgentName, AgentConfig).default({}),
