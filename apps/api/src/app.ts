@@ -12,6 +12,7 @@ import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { usageRouter } from "./routes/usage.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(agentsRouter(deps.config, deps.catalog));
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
+  api.use(usageRouter(deps.config, deps.redis));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use("/api/v1", api);
