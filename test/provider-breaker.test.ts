@@ -70,6 +70,8 @@ describe("provider circuit breaker shared through Redis", () => {
     }
     expect(fake.requests.length).toBe(3);
     expect((await breakers.read("flaky")).m1).toMatchObject({ state: "open", opened: 1 });
+    const listed = await stack.admin.get("/api/v1/agents/flaky");
+    expect(listed.body.circuit.m1).toMatchObject({ state: "open", opened: 1 });
 
     // Only the second process serves the agent now.
     await stack.worker?.close();
@@ -88,6 +90,7 @@ describe("provider circuit breaker shared through Redis", () => {
     expect(recovered.status).toBe("completed");
     expect(recovered.result.text).toBe("back again");
     expect((await breakers.read("flaky")).m1).toMatchObject({ state: "closed", failures: 0 });
+    expect((await stack.admin.get("/api/v1/agents")).body.agents[0].circuit.m1.state).toBe("closed");
     // The rejection happened in the second process.
     expect(second.output()).toContain("CIRCUIT_OPEN");
   });

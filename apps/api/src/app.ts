@@ -1,7 +1,7 @@
 import type { SwitchyardConfig } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
-import type { CatalogCache } from "@switchyard/store";
+import { type CatalogCache, CircuitBreakerStore, Keys } from "@switchyard/store";
 import type { TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): ApiApp {
   const api = Router();
   api.use(authenticate(deps.keys));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
-  api.use(agentsRouter(deps.config, deps.catalog));
+  api.use(agentsRouter(deps.config, deps.catalog, new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix))));
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
   api.use(usageRouter(deps.config, deps.redis));
