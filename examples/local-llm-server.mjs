@@ -70,28 +70,48 @@ function send(res, status, body) {
 
 async function chat(body, res) {
   const answer = decide(body);
-  const usage = { prompt_tokens: (body.messages ?? []).reduce((n, m) => n + words(textOf(m.content)), 0), completion_tokens: words(answer.text) + (answer.tool_calls?.length ?? 0) * 5 };
+  const usage = {
+    prompt_tokens: (body.messages ?? []).reduce((n, m) => n + words(textOf(m.content)), 0),
+    completion_tokens: words(answer.text) + (answer.tool_calls?.length ?? 0) * 5,
+  };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   const finish = answer.tool_calls ? "tool_calls" : "stop";
   const id = `chatcmpl-local-${Date.now()}`;
   const created = Math.floor(Date.now() / 1000);
   if (!body.stream) {
     const message = { role: "assistant", content: answer.text ?? null };
-    if (answer.tool_calls) message.tool_calls = answer.tool_calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
-    return send(res, 200, { id, object: "chat.completion", created, model: body.model ?? MODEL, choices: [{ index: 0, message, finish_reason: finish }], usage });
+    if (answer.tool_calls)
+      message.tool_calls = answer.tool_calls.map((c) => ({
+        id: c.id,
+        type: "function",
+        function: { name: c.name, arguments: c.arguments },
+      }));
+    return send(res, 200, {
+      id,
+      object: "chat.completion",
+      created,
+      model: body.model ?? MODEL,
+      choices: [{ index: 0, message, finish_reason: finish }],
+      usage,
+    });
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const chunk = (delta, finish_reason = null, extra = {}) =>
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model ?? MODEL, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model ?? MODEL, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`,
+    );
   chunk({ role: "assistant", content: "" });
   for (const piece of (answer.text ?? "").match(/\S+\s*/g) ?? []) {
     chunk({ content: piece });
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  (answer.tool_calls ?? []).forEach((c, index) => chunk({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }] }));
+  for (const [index, c] of (answer.tool_calls ?? []).entries())
+    chunk({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }] });
   chunk({}, finish);
   if (body.stream_options?.include_usage)
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model ?? MODEL, choices: [], usage })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model ?? MODEL, choices: [], usage })}\n\n`,
+    );
   res.end("data: [DONE]\n\n");
 }
 
@@ -119,12 +139,18 @@ const server = createServer(async (req, res) => {
   if (req.method === "POST" && path.endsWith("/chat/completions")) return chat(body, res);
   if (req.method === "POST" && path.endsWith("/embeddings")) return embed(body, res);
   if (req.method === "GET" && path.endsWith("/models"))
-    return send(res, 200, { object: "list", data: [{ id: MODEL, object: "model", owned_by: "switchyard" }, { id: "switchyard-embed", object: "model", owned_by: "switchyard" }] });
+    return send(res, 200, {
+      object: "list",
+      data: [
+        { id: MODEL, object: "model", owned_by: "switchyard" },
+        { id: "switchyard-embed", object: "model", owned_by: "switchyard" },
+      ],
+    });
   send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "invalid_request_error" } });
 });
 
 server.listen(port, host, () => {
   const { port: actual } = server.address();
-  console.log(`local LLM server listening on http://${host}:${actual}/v1`);
+  process.stdout.write(`local LLM server listening on http://${host}:${actual}/v1\n`);
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.close(() => process.exit(0)));

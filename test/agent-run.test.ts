@@ -2,8 +2,7 @@ import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlmServer, type RecordedRequest, type Reply, startFakeAnthropic, startFakeOpenAI } from "./helpers/llm-servers.js";
 import { redisUrl } from "./helpers/redis.js";
-import { EVERYTHING_SERVER, type Stack, startStack } from "./helpers/stack.js";
-import { waitForFinishedTask } from "./helpers/task-wait.js";
+import { EVERYTHING_SERVER, type Stack, startStack, waitForTask } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -76,7 +75,7 @@ describe.each([
         },
       });
       expect([201, 202]).toContain(submitted.status);
-      const task = await waitForFinishedTask(stack.admin, submitted.body.task_id, 20_000);
+      const task = await waitForTask(stack.admin, submitted.body.task_id, 20_000);
       expect(task.status, JSON.stringify(task)).toBe("completed");
       const result = task.result;
       expect(result.finish_reason).toBe("stop");
@@ -128,7 +127,7 @@ describe.each([
       tool_name: "agent_run",
       arguments: { prompt: "loop", tools: ["everything.*"], max_steps: 1 },
     });
-    const task = await waitForFinishedTask(stack.admin, capped.body.task_id, 20_000);
+    const task = await waitForTask(stack.admin, capped.body.task_id, 20_000);
     expect(task.status).toBe("completed");
     expect(task.result.finish_reason).toBe("max_steps");
     expect(task.result.tool_calls).toHaveLength(2);
@@ -139,7 +138,7 @@ describe.each([
       arguments: { prompt: "x", tools: ["nowhere.nothing"] },
       max_attempts: 1,
     });
-    const failed = await waitForFinishedTask(stack.admin, missing.body.task_id);
+    const failed = await waitForTask(stack.admin, missing.body.task_id);
     expect(failed.status).toBe("failed");
     expect(failed.error.code).toBe("TOOL_NOT_FOUND");
   });

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVERYTHING_SERVER, ROOT, type Stack, startStack } from "./helpers/stack.js";
-import { waitForFinishedTask } from "./helpers/task-wait.js";
+import { EVERYTHING_SERVER, ROOT, type Stack, startStack, waitForTask } from "./helpers/stack.js";
 
 /** The offline demo: examples/local-llm-server.mjs drives an agent_run over the real MCP server. */
 describe("examples/local-llm-server.mjs", () => {
@@ -10,7 +9,9 @@ describe("examples/local-llm-server.mjs", () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    server = spawn(process.execPath, [path.join(ROOT, "examples/local-llm-server.mjs"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    server = spawn(process.execPath, [path.join(ROOT, "examples/local-llm-server.mjs"), "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";
       server.stdout?.on("data", (chunk: Buffer) => {
@@ -37,7 +38,7 @@ describe("examples/local-llm-server.mjs", () => {
   const run = async (tool: string, args: Record<string, unknown>) => {
     const submitted = await stack.admin.post("/api/v1/tasks", { agent_name: "local", tool_name: tool, arguments: args });
     expect([201, 202]).toContain(submitted.status);
-    return waitForFinishedTask(stack.admin, submitted.body.task_id, 20_000);
+    return waitForTask(stack.admin, submitted.body.task_id, 20_000);
   };
 
   it("runs an agent that calls echo and get-sum, offline", async () => {

@@ -6,8 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type CliProcess, spawnCli } from "./helpers/cli.js";
 import { type FakeLlmServer, startFakeOpenAI } from "./helpers/llm-servers.js";
 import { connect, redisUrl } from "./helpers/redis.js";
-import { type Stack, startStack } from "./helpers/stack.js";
-import { waitForFinishedTask } from "./helpers/task-wait.js";
+import { type Stack, startStack, waitForTask } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -60,7 +59,7 @@ describe("provider circuit breaker shared through Redis", () => {
         max_attempts: 1,
       });
       expect([201, 202]).toContain(submitted.status);
-      return waitForFinishedTask(stack.admin, submitted.body.task_id);
+      return waitForTask(stack.admin, submitted.body.task_id);
     };
 
     for (let i = 0; i < 3; i++) {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlmServer, startFakeAnthropic, startFakeOpenAI } from "./helpers/llm-servers.js";
-import { type Stack, startStack } from "./helpers/stack.js";
-import { waitForFinishedTask } from "./helpers/task-wait.js";
+import { type Stack, startStack, waitForTask } from "./helpers/stack.js";
 
 const PRIMARY_KEY = "sk-primary-SECRET-a1b2c3d4e5";
 const SECONDARY_KEY = "sk-ant-secondary-SECRET-f6e5d4";
@@ -54,7 +53,7 @@ describe("provider fallback chains and credentials", () => {
   const run = async (agent: string, tool: string, args: Record<string, unknown>) => {
     const submitted = await stack.admin.post("/api/v1/tasks", { agent_name: agent, tool_name: tool, arguments: args, max_attempts: 1 });
     expect([201, 202]).toContain(submitted.status);
-    return waitForFinishedTask(stack.admin, submitted.body.task_id);
+    return waitForTask(stack.admin, submitted.body.task_id);
   };
 
   it("answers from the second provider when the first returns 503, translating the messages", async () => {

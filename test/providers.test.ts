@@ -2,8 +2,7 @@ import { QueueEvents } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlmServer, startFakeAnthropic, startFakeOpenAI } from "./helpers/llm-servers.js";
 import { redisUrl } from "./helpers/redis.js";
-import { type Stack, startStack } from "./helpers/stack.js";
-import { waitForFinishedTask } from "./helpers/task-wait.js";
+import { type Stack, startStack, waitForTask } from "./helpers/stack.js";
 
 const OPENAI_KEY = "sk-test-openai-SECRET-7f3a9c";
 const ANTHROPIC_KEY = "sk-ant-test-SECRET-41d2e8";
@@ -26,7 +25,7 @@ async function progressOf(stack: Stack, agent: string) {
 async function run(stack: Stack, agent: string, tool: string, args: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const submitted = await stack.admin.post("/api/v1/tasks", { agent_name: agent, tool_name: tool, arguments: args, ...extra });
   expect([201, 202], JSON.stringify(submitted.body)).toContain(submitted.status);
-  return waitForFinishedTask(stack.admin, submitted.body.task_id);
+  return waitForTask(stack.admin, submitted.body.task_id);
 }
 
 describe.each([

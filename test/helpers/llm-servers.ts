@@ -21,13 +21,31 @@ export interface ScriptedToolCall {
   arguments: Record<string, unknown>;
 }
 
-export type Reply =
-  /** A completion in the provider's format; streamed when the request asked for a stream. */
-  | { text?: string; tool_calls?: ScriptedToolCall[]; usage?: { input: number; output: number }; model?: string; delayMs?: number }
-  /** Any status, body and headers (errors, Retry-After, malformed JSON). */
-  | { status: number; json?: unknown; raw?: string; headers?: Record<string, string>; delayMs?: number }
-  /** Starts a stream and stops before the final event: `end` closes cleanly, `destroy` drops the socket. */
-  | { truncate: "end" | "destroy"; text?: string };
+/** A completion in the provider's format; streamed when the request asked for a stream. */
+export interface CompletionReply {
+  text?: string;
+  tool_calls?: ScriptedToolCall[];
+  usage?: { input: number; output: number };
+  model?: string;
+  delayMs?: number;
+}
+
+/** Any status, body and headers (errors, Retry-After, malformed JSON). */
+export interface RawReply {
+  status: number;
+  json?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+/** Starts a stream and stops before the final event: `end` closes cleanly, `destroy` drops the socket. */
+export interface TruncatedReply {
+  truncate: "end" | "destroy";
+  text?: string;
+}
+
+export type Reply = CompletionReply | RawReply | TruncatedReply;
 
 export type Handler = (request: RecordedRequest) => Reply | Promise<Reply>;
 
@@ -135,7 +153,7 @@ export function startFakeAnthropic(handler: Handler = () => ({ text: "Hello from
   return start("anthropic", handler);
 }
 
-type Completion = Extract<Reply, { text?: string; tool_calls?: ScriptedToolCall[] }>;
+type Completion = CompletionReply;
 
 function errorBody(flavor: Flavor, status: number) {
   const message = `fake error ${status}`;
