@@ -45,8 +45,15 @@ describe.each([
     fake = await start(scriptedModel(type));
     stack = await startStack({
       config: {
+        limits: { backoff_ms: 10 },
         agents: {
-          llm: { type, base_url: type === "openai" ? `${fake.url}/v1` : fake.url, api_key: "sk-agent-run-test-key", model: "tool-model" },
+          llm: {
+            type,
+            base_url: type === "openai" ? `${fake.url}/v1` : fake.url,
+            api_key: "sk-agent-run-test-key",
+            model: "tool-model",
+            retry: { max_retries: 0 },
+          },
           everything: { type: "mcp", command: "node", args: [EVERYTHING_SERVER, "stdio"] },
         },
       },
@@ -141,5 +148,31 @@ describe.each([
     const failed = await waitForTask(stack.admin, missing.body.task_id);
     expect(failed.status).toBe("failed");
     expect(failed.error.code).toBe("TOOL_NOT_FOUND");
+  });
+
+  it("resumes after a transient failure without running finished tools again", async () => {
+    const script = scriptedModel(type);
+    let answers = 0;
+    // The model fails once (503) right after the tools ran; the task's retry resumes from the checkpoint.
+    fake.setHandler((req) => (toolResults(type, req.body).length > 0 && answers++ === 0 ? { status: 503 } : script(req)));
+    try {
+      const childrenBefore = (await stack.admin.get("/api/v1/tasks?agent=everything&limit=100")).body.tasks.length;
+      const submitted = await stack.admin.post("/api/v1/tasks", {
+        agent_name: "llm",
+        tool_name: "agent_run",
+        arguments: { prompt: "Echo and add.", tools: ["everything.echo", "everything.get-sum"] },
+        max_attempts: 2,
+      });
+      const task = await waitForTask(stack.admin, submitted.body.task_id, 20_000);
+      expect(task.status, JSON.stringify(task)).toBe("completed");
+      expect(task.attempts).toBe(2);
+      expect(task.result.resumed_after_step).toBe(1);
+      expect(task.result.tool_calls).toHaveLength(2);
+      expect(task.result.text).toContain("42");
+      const childrenAfter = (await stack.admin.get("/api/v1/tasks?agent=everything&limit=100")).body.tasks.length;
+      expect(childrenAfter - childrenBefore).toBe(2);
+    } finally {
+      fake.setHandler(scriptedModel(type));
+    }
   });
 });

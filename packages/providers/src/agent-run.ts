@@ -1,4 +1,5 @@
-import { NonRetryableError } from "@switchyard/core";
+import { NonRetryableError, SwitchyardError } from "@switchyard/core";
+import { z } from "zod";
 import type { ChildTaskRunner } from "./child-tasks.js";
 import { type LlmAgent, type SkippedProvider, toMessages, usageView } from "./llm-agent.js";
 import { TokenBatcher } from "./token-batcher.js";
@@ -7,6 +8,18 @@ import type { AgentRunArgs } from "./tools.js";
 import type { ChatMessage, ProviderCallContext, ToolSpec } from "./types.js";
 
 const MAX_TOOL_RESULT_CHARS = 16_000;
+const CHECKPOINT_TTL_MS = 86_400_000;
+
+/** What an agent run saves after each finished step (read back from Redis, so validated). */
+const Checkpoint = z.object({
+  v: z.literal(1),
+  step: z.number().int().min(1),
+  messages: z.array(z.record(z.string(), z.unknown())),
+  calls: z.array(z.record(z.string(), z.unknown())),
+  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }),
+  cost: z.number(),
+  skipped: z.array(z.record(z.string(), z.unknown())),
+});
 
 export interface AgentRunToolCall {
   step: number;
@@ -45,15 +58,32 @@ export async function runAgent(agent: LlmAgent, args: AgentRunArgs, context: Pro
     }
   }
 
-  const messages: ChatMessage[] = toMessages(args.messages, args.prompt, args.system);
-  const calls: AgentRunToolCall[] = [];
-  const skipped: SkippedProvider[] = [];
-  const usage = { input_tokens: 0, output_tokens: 0 };
+  let messages: ChatMessage[] = toMessages(args.messages, args.prompt, args.system);
+  let calls: AgentRunToolCall[] = [];
+  let skipped: SkippedProvider[] = [];
+  let usage = { input_tokens: 0, output_tokens: 0 };
   let cost = 0;
   let last: Awaited<ReturnType<LlmAgent["complete"]>> | undefined;
   let finished = false;
   let step = 0;
+  let resumedFrom: number | undefined;
   const emitStep = (entry: Record<string, unknown>) => context.emit?.({ type: "agent_step", step, entry });
+
+  // A retry (after a crash or a transient failure) resumes after the last finished step: tools
+  // that already ran are not called again.
+  const saved = Checkpoint.safeParse(await agent.checkpoints?.load(context.taskId).catch(() => undefined));
+  if (saved.success) {
+    ({ step, usage, cost } = saved.data);
+    messages = saved.data.messages as unknown as ChatMessage[];
+    calls = saved.data.calls as unknown as AgentRunToolCall[];
+    skipped = saved.data.skipped as unknown as SkippedProvider[];
+    resumedFrom = step;
+    emitStep({ type: "resumed", after_step: step });
+  }
+  const checkpoint = () =>
+    agent.checkpoints
+      ?.save(context.taskId, { v: 1, step, messages, calls, usage, cost, skipped }, CHECKPOINT_TTL_MS)
+      .catch(() => {});
   const batcher =
     args.stream && context.emit ? new TokenBatcher((text, index) => context.emit?.({ type: "token", text, index })) : undefined;
 
@@ -132,15 +162,22 @@ export async function runAgent(agent: LlmAgent, args: AgentRunArgs, context: Pro
           ...(outcome.status === "completed" ? { result: outcome.result } : { error: outcome.error }),
         });
       }
+      await checkpoint();
     }
+  } catch (error) {
+    // A final failure will not be retried: nothing to resume.
+    if (!(error instanceof SwitchyardError && error.retryable)) await agent.checkpoints?.clear(context.taskId).catch(() => {});
+    throw error;
   } finally {
     batcher?.flush();
   }
+  await agent.checkpoints?.clear(context.taskId).catch(() => {});
 
   return {
     text: last?.text ?? "",
     finish_reason: finished ? (last?.finish_reason ?? "stop") : "max_steps",
     steps: step,
+    ...(resumedFrom !== undefined ? { resumed_after_step: resumedFrom } : {}),
     tool_calls: calls,
     transcript: messages,
     tools_offered: specs.map((s) => names.catalogName(s.name)),

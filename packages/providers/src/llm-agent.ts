@@ -7,7 +7,7 @@ import {
   type ToolDescriptor,
   toSwitchyardError,
 } from "@switchyard/core";
-import { type BreakerSettings, CircuitBreakerStore, Keys, RateBudget, UsageStore } from "@switchyard/store";
+import { type BreakerSettings, CircuitBreakerStore, Keys, RateBudget, RunCheckpoints, UsageStore } from "@switchyard/store";
 import type { RetryPolicy } from "cockatiel";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
@@ -88,6 +88,8 @@ export class LlmAgent {
   private readonly breaker: CircuitBreakerStore | undefined;
   private readonly budget: RateBudget | undefined;
   private readonly usage: UsageStore | undefined;
+  /** Agent runs save their transcript here between steps, so a retry resumes. */
+  readonly checkpoints: RunCheckpoints | undefined;
   private readonly breakerSettings: BreakerSettings;
   private readonly tools: ToolDescriptor[];
 
@@ -138,6 +140,7 @@ export class LlmAgent {
       this.breaker = new CircuitBreakerStore(deps.redis, keys);
       this.budget = new RateBudget(deps.redis, keys);
       this.usage = new UsageStore(deps.redis, keys);
+      this.checkpoints = new RunCheckpoints(deps.redis, keys);
     }
     this.tools = providerTools({ embeddings: this.adapter.embed !== undefined });
   }

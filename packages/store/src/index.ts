@@ -4,5 +4,6 @@ export * from "./catalog-cache.js";
 export * from "./circuit-breaker.js";
 export * from "./keys.js";
 export * from "./rate-budget.js";
+export * from "./run-checkpoints.js";
 export * from "./task-index.js";
 export * from "./usage.js";

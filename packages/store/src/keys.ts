@@ -64,4 +64,9 @@ export class Keys {
   budget(agent: string, kind: "requests" | "tokens", window: number): string {
     return `${this.prefix}:budget:${agent}:${kind}:${window}`;
   }
+
+  /** String: JSON checkpoint of a running task (an agent run's transcript between steps). */
+  runCheckpoint(taskId: string): string {
+    return `${this.prefix}:run:${taskId}:checkpoint`;
+  }
 }
