@@ -32,6 +32,13 @@ describe("provider fallback chains and credentials", () => {
             fallback: ["secondary"],
           },
           secondary: { type: "anthropic", base_url: anthropic.url, api_key: SECONDARY_KEY, model: "claude-secondary" },
+          "globex-only": {
+            type: "anthropic",
+            base_url: anthropic.url,
+            api_key: SECONDARY_KEY,
+            model: "claude-private",
+            tenants: ["globex"],
+          },
           lonely: {
             type: "openai",
             base_url: `${openai.url}/v1`,
@@ -87,6 +94,11 @@ describe("provider fallback chains and credentials", () => {
     expect(task.status).toBe("completed");
     expect(task.result.agent).toBe("secondary");
     expect(task.result.skipped[0]).toMatchObject({ agent: "lonely", code: "PROVIDER_ERROR" });
+    // Another tenant's agent is not a fallback for this one.
+    const scoped = await run("lonely", "generate_text", { prompt: "hi", fallback: ["globex-only"] });
+    expect(scoped.status).toBe("failed");
+    expect(scoped.error.code).toBe("AGENT_UNAVAILABLE");
+    expect(anthropic.requests.some((r) => r.body.model === "claude-private")).toBe(false);
     const alone = await run("lonely", "generate_text", { prompt: "hi" });
     expect(alone.status).toBe("failed");
     expect(alone.error.code).toBe("PROVIDER_ERROR");

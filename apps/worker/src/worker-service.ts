@@ -5,7 +5,7 @@ import type { TaskJobData } from "@switchyard/core";
 import type { Logger } from "@switchyard/observability";
 import { TaskChildRunner } from "@switchyard/providers";
 import { agentQueueName, TaskQueues, taskBackoffStrategy } from "@switchyard/queue";
-import { closeRedis, createRedis } from "@switchyard/redis";
+import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Worker } from "bullmq";
@@ -127,6 +127,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     ensureWorker(name, agent);
   };
 
+  await waitForReady(shared).catch(() => {});
   await Promise.all(Object.entries(config.agents).map(([name, agent]) => startAgent(name, agent)));
   await Promise.all([...workers.values()].map((worker) => worker.waitUntilReady()));
 

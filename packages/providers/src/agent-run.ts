@@ -81,9 +81,7 @@ export async function runAgent(agent: LlmAgent, args: AgentRunArgs, context: Pro
     emitStep({ type: "resumed", after_step: step });
   }
   const checkpoint = () =>
-    agent.checkpoints
-      ?.save(context.taskId, { v: 1, step, messages, calls, usage, cost, skipped }, CHECKPOINT_TTL_MS)
-      .catch(() => {});
+    agent.checkpoints?.save(context.taskId, { v: 1, step, messages, calls, usage, cost, skipped }, CHECKPOINT_TTL_MS).catch(() => {});
   const batcher =
     args.stream && context.emit ? new TokenBatcher((text, index) => context.emit?.({ type: "token", text, index })) : undefined;
 

@@ -265,6 +265,17 @@ export class LlmAgent {
         });
         continue;
       }
+      // A fallback named in task arguments must not reach an agent the tenant may not use.
+      if (sibling.config.tenants && !sibling.config.tenants.includes(context.tenant)) {
+        skipped.push({
+          agent: name,
+          provider: sibling.provider,
+          model: "",
+          code: "AGENT_NOT_FOUND",
+          reason: "not available to this tenant",
+        });
+        continue;
+      }
       add(sibling, sibling.config.model);
       for (const model of sibling.config.fallback_models) add(sibling, model);
     }
@@ -291,7 +302,8 @@ export class LlmAgent {
         skipped.push({ agent: agent.name, provider: agent.provider, model, code: error.code, reason: error.message });
       }
     }
-    if (chain.length === 1 && last) throw last;
+    // Nothing else was tried or ruled out: the original error (its code, its Retry-After) says most.
+    if (skipped.length === 1 && last) throw last;
     const retryAfter = last?.retryAfterMs;
     throw new RetryableError("AGENT_UNAVAILABLE", `${this.name}: no provider in the fallback chain answered`, {
       details: { skipped },
@@ -317,7 +329,10 @@ export class LlmAgent {
   ): Promise<T> {
     const deadline = Date.now() + context.timeoutMs;
     try {
-      return await this.retry.execute(async () => {
+      return await this.retry.execute(async ({ attempt }) => {
+        // A retried stream starts over: tell the event stream so a reader can discard the partial text.
+        if (attempt > 0)
+          context.emit?.({ type: "log", level: "warn", message: `${this.name}: retrying ${model} (retry ${attempt}); output restarts` });
         await this.admit(model);
         let probe = false;
         if (this.breaker) {
