@@ -1,7 +1,6 @@
-import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlmServer, type RecordedRequest, type Reply, startFakeAnthropic, startFakeOpenAI } from "./helpers/llm-servers.js";
-import { redisUrl } from "./helpers/redis.js";
+import { watchProgress } from "./helpers/progress.js";
 import { EVERYTHING_SERVER, type Stack, startStack, waitForTask } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -65,11 +64,7 @@ describe.each([
   });
 
   it("calls two tools on a real MCP server as child tasks, then answers; the transcript lists both", async () => {
-    const url = new URL(redisUrl());
-    const events = new QueueEvents("agent.llm", { connection: { host: url.hostname, port: Number(url.port) }, prefix: stack.prefix });
-    await events.waitUntilReady();
-    const progress: any[] = [];
-    events.on("progress", ({ data }) => progress.push(data));
+    const events = await watchProgress(stack.prefix, "llm");
     try {
       const submitted = await stack.admin.post("/api/v1/tasks", {
         agent_name: "llm",
@@ -120,8 +115,13 @@ describe.each([
       expect(offered).toEqual(["everything__echo", "everything__get-sum"]);
 
       // The transcript was streamed as progress events.
-      await waitFor(() => progress.filter((e) => e.type === "agent_step").length >= 6 || undefined, { what: "agent_step events" });
-      const kinds = progress.filter((e) => e.type === "agent_step").map((e) => e.entry.type);
+      await waitFor(() => events.of(task.task_id).filter((e) => e.type === "agent_step").length >= 6 || undefined, {
+        what: "agent_step events",
+      });
+      const kinds = events
+        .of(task.task_id)
+        .filter((e) => e.type === "agent_step")
+        .map((e) => e.entry.type);
       expect(kinds).toEqual(["assistant", "tool_call", "tool_call", "tool_result", "tool_result", "assistant"]);
     } finally {
       await events.close();

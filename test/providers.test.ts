@@ -1,26 +1,10 @@
-import { QueueEvents } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlmServer, startFakeAnthropic, startFakeOpenAI } from "./helpers/llm-servers.js";
-import { redisUrl } from "./helpers/redis.js";
+import { watchProgress } from "./helpers/progress.js";
 import { type Stack, startStack, waitForTask } from "./helpers/stack.js";
 
 const OPENAI_KEY = "sk-test-openai-SECRET-7f3a9c";
 const ANTHROPIC_KEY = "sk-ant-test-SECRET-41d2e8";
-
-/** Progress events of one agent queue, as the api's SSE relay receives them. */
-async function progressOf(stack: Stack, agent: string) {
-  const url = new URL(redisUrl());
-  const events = new QueueEvents(`agent.${agent}`, {
-    connection: { host: url.hostname, port: Number(url.port) },
-    prefix: stack.prefix,
-  });
-  await events.waitUntilReady();
-  const seen = new Map<string, any[]>();
-  events.on("progress", ({ jobId, data }) => {
-    seen.set(jobId, [...(seen.get(jobId) ?? []), data]);
-  });
-  return { of: (taskId: string) => seen.get(taskId) ?? [], close: () => events.close() };
-}
 
 async function run(stack: Stack, agent: string, tool: string, args: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const submitted = await stack.admin.post("/api/v1/tasks", { agent_name: agent, tool_name: tool, arguments: args, ...extra });
@@ -111,7 +95,7 @@ describe.each([
   });
 
   it("streams tokens as progress events and still stores the full text", async () => {
-    const progress = await progressOf(stack, "llm");
+    const progress = await watchProgress(stack.prefix, "llm");
     try {
       const text = "one two three four five six seven eight nine ten";
       fake.setHandler(() => ({ text }));
