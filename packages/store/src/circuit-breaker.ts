@@ -124,6 +124,15 @@ export class CircuitBreakerStore {
     return out;
   }
 
+  /**
+   * Whether a call to the model would be let through now (for schedulers choosing among agents):
+   * false only while its circuit is open. Reads one hash field; no state changes.
+   */
+  async available(agent: string, model: string): Promise<boolean> {
+    const [state, until] = await this.redis.hmget(this.keys.breaker(agent), `${model}|state`, `${model}|open_until`);
+    return state !== "open" || Number(until ?? 0) <= Date.now();
+  }
+
   private async run(op: string, agent: string, model: string, s: BreakerSettings): Promise<string[]> {
     const ttl = Math.max(s.windowMs, s.openMs) * 10 + 60_000;
     return (await this.redis.eval(

@@ -25,10 +25,13 @@ describe("CircuitBreakerStore (real Redis)", () => {
     expect(await breaker.failure("a", "m", settings)).toBe("open");
     const rejected = await breaker.acquire("a", "m", settings);
     expect(rejected.allowed).toBe(false);
+    expect(await breaker.available("a", "m")).toBe(false);
+    expect(await breaker.available("a", "other")).toBe(true);
     // Another model of the same agent has its own circuit.
     expect((await breaker.acquire("a", "other", settings)).allowed).toBe(true);
 
     await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await breaker.available("a", "m")).toBe(true);
     expect(await breaker.acquire("a", "m", settings)).toEqual({ allowed: true, probe: true });
     // While the probe is out, everyone else is still rejected.
     expect((await breaker.acquire("a", "m", settings)).allowed).toBe(false);
