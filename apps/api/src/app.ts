@@ -1,7 +1,7 @@
 import type { SwitchyardConfig } from "@switchyard/config";
 import type { Logger, ReadinessChecks, SwitchyardMetrics } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
-import type { CatalogCache } from "@switchyard/store";
+import { type CatalogCache, CircuitBreakerStore, Keys } from "@switchyard/store";
 import type { TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
@@ -13,6 +13,7 @@ import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { usageRouter } from "./routes/usage.js";
 import { uiRouter } from "./ui/ui-router.js";
 
 export interface AppDeps {
@@ -49,9 +50,10 @@ export function createApp(deps: AppDeps): ApiApp {
   const api = Router();
   api.use(authenticate(deps.keys));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
-  api.use(agentsRouter(deps.config, deps.catalog));
+  api.use(agentsRouter(deps.config, deps.catalog, new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix))));
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
+  api.use(usageRouter(deps.config, deps.redis));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use("/api/v1", api);

@@ -10,9 +10,11 @@ import {
   SwitchyardMetrics,
   startOpsServer,
 } from "@switchyard/observability";
-import { agentQueueName, taskBackoffStrategy } from "@switchyard/queue";
-import { closeRedis, createRedis } from "@switchyard/redis";
-import { CatalogStore, Keys } from "@switchyard/store";
+import { TaskChildRunner } from "@switchyard/providers";
+import { agentQueueName, TaskQueues, taskBackoffStrategy } from "@switchyard/queue";
+import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
+import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
+import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Worker } from "bullmq";
 import { createTaskProcessor, SHUTDOWN_REASON } from "./processor.js";
 
@@ -58,6 +60,21 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const redis = createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}` });
   redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
   const catalog = new CatalogStore(redis, keys);
+  // Provider agents keep shared state (breakers, budgets, usage) and run agent_run tool calls as
+  // child tasks through the same TaskService the api uses.
+  const shared = createRedis({ url: options.redisUrl, role: "client", name: `sy-worker-${workerId}-state` });
+  shared.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
+  const queues = new TaskQueues({ connection: shared, prefix: config.redis.prefix });
+  const catalogCache = new CatalogCache(catalog);
+  const tasks = new TaskService({
+    config,
+    queues,
+    index: new TaskIndex(shared, keys),
+    catalog: catalogCache,
+    validator: new ToolArgumentValidator(),
+  });
+  const connect = () => createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}-events` });
+  const childTasks = new TaskChildRunner({ config, tasks, queues, catalog: catalogCache, connect });
   const clients = new Map<string, AgentClient>();
   const workers = new Map<string, Worker>();
   const log = logger.child({ component: "worker", worker_id: workerId });
@@ -103,6 +120,10 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       client = createAgentClient(name, agent, {
         baseDir: options.baseDir,
         logger: log,
+        redis: shared,
+        prefix: config.redis.prefix,
+        agents: (other) => clients.get(other),
+        childTasks,
         onToolsChanged: () => {
           publish(name, true)
             .then(() => ensureWorker(name, agent))
@@ -124,6 +145,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     ensureWorker(name, agent);
   };
 
+  await waitForReady(shared).catch(() => {});
   await Promise.all(Object.entries(config.agents).map(([name, agent]) => startAgent(name, agent)));
   await Promise.all([...workers.values()].map((worker) => worker.waitUntilReady()));
 
@@ -194,6 +216,9 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         if (!handedBack) await Promise.all([...workers.values()].map((worker) => worker.close(true).catch(() => {})));
       }
       await Promise.all([...clients.values()].map((client) => client.close().catch(() => {})));
+      await childTasks.close();
+      await queues.close();
+      await closeRedis(shared);
       await closeRedis(redis);
       log.info("worker stopped");
     },
