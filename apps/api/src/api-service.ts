@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import {
@@ -10,13 +10,11 @@ import {
   AuditLog,
   CatalogCache,
   CatalogStore,
+  CircuitBreakerStore,
   Keys,
   RateLimiter,
-  TaskAdmission,
-  TaskIndex,
-  TaskTombstones,
 } from "@switchyard/store";
-import { AgentDirectory, Scheduler, startedProbe, TaskEventHub, TaskService, ToolArgumentValidator } from "@switchyard/tasks";
+import { AgentDirectory, createTaskService, TaskEventHub } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
@@ -29,12 +27,17 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** The registry /metrics serves (all-in-one passes the one worker and coordinator share). */
+  metrics?: SwitchyardMetrics;
+  /** More /readyz checks (all-in-one adds the co-located worker's and coordinator's). */
+  extraReadiness?: () => Promise<ReadinessChecks>;
 }
 
 export interface ApiService {
   url: string;
   port: number;
   server: Server;
+  metrics: SwitchyardMetrics;
   close(): Promise<void>;
 }
 
@@ -60,7 +63,6 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const registry = new AgentRegistry(redis, storeKeys);
   const agents = new AgentDirectory(config, registry);
   await agents.subscribe(subscriber);
-  const scheduler = new Scheduler({ agents, catalog, queues });
   const events = new TaskEventHub({
     prefix: config.redis.prefix,
     redis,
@@ -70,18 +72,26 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
       return connection;
     },
   });
-  const tasks = new TaskService({
+  const breakers = new CircuitBreakerStore(redis, storeKeys);
+  const { tasks, scheduler } = createTaskService({
     config,
-    queues,
-    index: new TaskIndex(redis, storeKeys),
-    catalog,
-    validator: new ToolArgumentValidator(),
-    agents,
-    scheduler,
-    admission: new TaskAdmission(redis, storeKeys, startedProbe(redis, queues)),
-    tombstones: new TaskTombstones(redis, storeKeys),
     redis,
     keys: storeKeys,
+    queues,
+    catalog,
+    agents,
+    // A provider agent whose model's circuit is open is skipped when scheduling by capability.
+    isAvailable: async (agent) =>
+      agent.config.type === "openai" || agent.config.type === "anthropic" ? breakers.available(agent.name, agent.config.model) : true,
+  });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
+  const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
+  registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
+  let closing = false;
+  const readiness = async (): Promise<ReadinessChecks> => ({
+    redis: await redisCheck(redis),
+    queues: closing ? "shutting down" : "ok",
+    ...(await options.extraReadiness?.()),
   });
   const { app, admin } = createApp({
     config,
@@ -90,7 +100,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     tasks,
     logger: log,
-    queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+    queues: allQueues,
+    metrics,
+    readiness,
     taskQueues: queues,
     agents,
     registry,
@@ -139,7 +151,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     url,
     port: address.port,
     server,
+    metrics,
     close: async () => {
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.

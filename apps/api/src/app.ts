@@ -1,8 +1,16 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import type { Logger, ReadinessChecks, SwitchyardMetrics } from "@switchyard/observability";
 import type { TaskQueues } from "@switchyard/queue";
 import type { Redis } from "@switchyard/redis";
-import type { AgentRegistry, ApiKeyStore, AuditLog, CatalogCache, RateLimiter } from "@switchyard/store";
+import {
+  type AgentRegistry,
+  type ApiKeyStore,
+  type AuditLog,
+  type CatalogCache,
+  CircuitBreakerStore,
+  Keys,
+  type RateLimiter,
+} from "@switchyard/store";
 import type { AgentDirectory, Scheduler, TaskEventHub, TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
@@ -10,6 +18,7 @@ import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing, StoredKeyCache } from "./auth.js";
 import { auditTrail, rateLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { observeRequests } from "./observe.js";
 import { API_PREFIX, openApiDocument } from "./openapi.js";
 import { RouteTable, undeclaredRoutes } from "./route-table.js";
 import { agentsRouter } from "./routes/agents.js";
@@ -19,6 +28,8 @@ import { healthRouter } from "./routes/health.js";
 import { keysRouter } from "./routes/keys.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { usageRouter } from "./routes/usage.js";
+import { uiRouter } from "./ui/ui-router.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -39,6 +50,9 @@ export interface AppDeps {
   apiKeys: ApiKeyStore;
   /** Shown in the OpenAPI document. */
   version?: string;
+  metrics: SwitchyardMetrics;
+  /** Everything `/readyz` checks. */
+  readiness: () => Promise<ReadinessChecks>;
 }
 
 export interface ApiApp {
@@ -55,9 +69,11 @@ export function createApp(deps: AppDeps): ApiApp {
   app.set("etag", false);
   app.set("query parser", "simple");
 
-  app.use(healthRouter(deps.redis));
+  app.use(observeRequests(deps.metrics));
+  app.use(healthRouter(deps.readiness, deps.metrics));
   const admin = adminRouter({ keys: deps.keys, queues: deps.queues });
   app.use(admin.router);
+  app.use(uiRouter());
 
   const routes = new RouteTable();
   let document: Record<string, unknown> | undefined;
@@ -75,7 +91,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
-  api.use(agentsRouter(deps, routes));
+  api.use(agentsRouter({ ...deps, breakers: new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix)) }, routes));
   api.use(
     toolsRouter(
       {
@@ -91,6 +107,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(tasksRouter(deps.tasks, deps.events, routes));
   api.use(auditRouter(deps.audit, routes));
   api.use(keysRouter(deps.apiKeys, storedKeys, routes));
+  api.use(usageRouter(deps.config, deps.redis));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use(API_PREFIX, api);

@@ -4,3 +4,4 @@ export * from "./auth.js";
 export * from "./http-errors.js";
 export * from "./openapi.js";
 export * from "./route-table.js";
+export * from "./ui/ui-router.js";

@@ -34,6 +34,18 @@ export const AgentView = z.object({
   workers: z.number().int().describe("Live worker processes serving it"),
   concurrency: z.number().int(),
   load: AgentLoadView,
+  circuit: z
+    .record(
+      z.string(),
+      z.object({
+        state: z.enum(["closed", "open", "half_open"]),
+        failures: z.number().int(),
+        open_until: z.number().int(),
+        opened: z.number().int(),
+      }),
+    )
+    .optional()
+    .describe("Provider agents: each model's circuit breaker"),
 });
 export type AgentView = z.infer<typeof AgentView>;
 

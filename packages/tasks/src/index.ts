@@ -1,4 +1,5 @@
 export * from "./agent-directory.js";
+export * from "./create-task-service.js";
 export * from "./scheduler.js";
 export * from "./task-events.js";
 export * from "./task-service.js";

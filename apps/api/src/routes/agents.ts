@@ -1,6 +1,6 @@
 import type { AgentConfig, SwitchyardConfig } from "@switchyard/config";
 import type { TaskQueues } from "@switchyard/queue";
-import type { AgentRegistry, CatalogCache } from "@switchyard/store";
+import type { AgentRegistry, CatalogCache, CircuitBreakerStore } from "@switchyard/store";
 import type { AgentDirectory, EffectiveAgent, Scheduler, TaskService } from "@switchyard/tasks";
 import { Router } from "express";
 import { principalOf } from "../auth.js";
@@ -16,6 +16,8 @@ export interface AgentsRouteDeps {
   scheduler: Scheduler;
   tasks: TaskService;
   taskQueues: TaskQueues;
+  /** Provider agents' circuit breakers (shared through Redis), shown per model. */
+  breakers?: CircuitBreakerStore;
 }
 
 const NAME = { name: "Agent name" };
@@ -27,12 +29,26 @@ export function agentsRouter(deps: AgentsRouteDeps, routes: RouteTable): Router 
   const views = async (agents: EffectiveAgent[]): Promise<AgentView[]> => {
     const live = await deps.catalog.live();
     const loads = await deps.scheduler.loads(agents);
-    return agents.map((agent) => {
+    const breakers = deps.breakers;
+    const circuits = await Promise.all(
+      agents.map((agent) =>
+        breakers && (agent.config.type === "openai" || agent.config.type === "anthropic") ? breakers.read(agent.name) : undefined,
+      ),
+    );
+    return agents.map((agent, i) => {
       const entry = live.get(agent.name);
       const load = loads.get(agent.name) ?? { active: 0, queued: 0, capacity: 0, ratio: 0 };
       const workers = entry?.workers ?? 0;
+      const circuit = circuits[i];
+      const open = circuit ? Object.values(circuit).some((model) => model.state === "open") : false;
       const status =
-        !entry || workers === 0 ? "offline" : entry.tools.length === 0 ? "degraded" : load.active >= load.capacity ? "busy" : "available";
+        !entry || workers === 0
+          ? "offline"
+          : open || entry.tools.length === 0
+            ? "degraded"
+            : load.active >= load.capacity
+              ? "busy"
+              : "available";
       return {
         name: agent.name,
         type: agent.config.type,
@@ -44,6 +60,8 @@ export function agentsRouter(deps: AgentsRouteDeps, routes: RouteTable): Router 
         workers,
         concurrency: agent.config.concurrency,
         load: { active: load.active, queued: load.queued, capacity: load.capacity },
+        // Provider agents: each model's circuit breaker, shared by all workers through Redis.
+        ...(circuit ? { circuit } : {}),
       };
     });
   };
