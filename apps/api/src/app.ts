@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(tasksRouter(deps.tasks, deps.events, routes));
   api.use(auditRouter(deps.audit, routes));
   api.use(keysRouter(deps.apiKeys, storedKeys, routes));
-  api.use(usageRouter(deps.config, deps.redis));
+  api.use(usageRouter(deps.config, deps.redis, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use(API_PREFIX, api);
