@@ -30,7 +30,14 @@ export async function workerCommand(options: GlobalOptions, env: Env, raw: RawEn
   const loaded = loadConfig(options, env, raw);
   const redisUrl = requireRedisUrl(loaded, env, "worker");
   const logger = makeLogger(env, "worker");
-  const worker = await startWorkerService({ config: loaded.config, baseDir: loaded.dir, redisUrl, logger });
+  const worker = await startWorkerService({
+    config: loaded.config,
+    baseDir: loaded.dir,
+    redisUrl,
+    logger,
+    configFile: loaded.file,
+    env: raw,
+  });
   onShutdownSignal(logger, loaded.config.limits.shutdown_timeout_ms + 4_000, worker.close);
 }
 

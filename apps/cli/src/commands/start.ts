@@ -48,7 +48,7 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
   const stops: Array<() => Promise<void>> = [];
   try {
     const [worker, coordinator] = await Promise.all([
-      startWorkerService({ config, baseDir: loaded.dir, redisUrl, logger }),
+      startWorkerService({ config, baseDir: loaded.dir, redisUrl, logger, configFile: loaded.file, env: rawEnv }),
       startCoordinatorService({ config, redisUrl, logger }),
     ]);
     stops.push(worker.close, coordinator.close);
