@@ -16,6 +16,7 @@ import {
   type McpResourceDescriptor,
   NonRetryableError,
   RetryableError,
+  SwitchyardError,
   TimeoutError,
   type ToolDescriptor,
 } from "@switchyard/core";
@@ -342,7 +343,7 @@ export class McpClient {
   }
 
   private translate(error: unknown, options: CallOptions): Error {
-    if (options.signal.aborted) return options.signal.reason instanceof Error ? options.signal.reason : new CancelledError();
+    if (options.signal.aborted) return options.signal.reason instanceof SwitchyardError ? options.signal.reason : new CancelledError();
     if (error instanceof McpError) {
       switch (error.code) {
         case ErrorCode.RequestTimeout:
