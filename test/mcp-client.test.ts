@@ -14,7 +14,7 @@ import { waitFor } from "./helpers/wait.js";
 const logger = { info: () => {}, warn: () => {}, debug: () => {} };
 
 function fixtureConfig(extra: Record<string, unknown> = {}) {
-  return McpAgentConfig.parse({ type: "mcp", transport: "stdio", command: process.execPath, args: [FIXTURE_SERVER], ...extra });
+  return McpAgentConfig.parse({ type: "mcp", transport: "stdio", command: process.execPath, args: [FIXTURE_SERVER, "--faults"], ...extra });
 }
 
 const open: Array<{ close(): Promise<void> }> = [];

@@ -9,6 +9,9 @@ import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
+import { TaskWaiter } from "./mcp/task-waiter.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;
@@ -53,6 +56,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     validator: new ToolArgumentValidator(),
   });
+  const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
+  // Other features append their MCP tools here.
+  const orchestration = new OrchestrationToolRegistry().add(...coreOrchestrationTools({ config, catalog, tasks, waiter }));
   const { app } = createApp({
     config,
     keys,
@@ -61,6 +67,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     tasks,
     logger: log,
     queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+    orchestration,
+    waiter,
   });
 
   const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);
@@ -85,6 +93,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      await waiter.close();
       await queues.close();
       await coordinatorQueue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);

@@ -9,6 +9,9 @@ import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { agentsRouter } from "./routes/agents.js";
+import { mcpRouter } from "./mcp/mcp-router.js";
+import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import type { TaskWaiter } from "./mcp/task-waiter.js";
 import { healthRouter } from "./routes/health.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
@@ -21,6 +24,9 @@ export interface AppDeps {
   tasks: TaskService;
   logger: Logger;
   queues: () => Queue[];
+  /** Tools `/mcp` offers besides the aggregated agent tools. */
+  orchestration: OrchestrationToolRegistry;
+  waiter: TaskWaiter;
 }
 
 export interface ApiApp {
@@ -46,6 +52,8 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
+
+  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
 
   app.use("/api/v1", api);
   // `/api` is an alias of the current version.
