@@ -38,6 +38,10 @@ export interface StackOptions {
   worker?: boolean;
   coordinator?: boolean;
   redisUrl?: string;
+  /** Environment for `${VAR}` substitution in the config. */
+  env?: Record<string, string>;
+  /** Extra worker-service options (e.g. a watched config file). */
+  workerOptions?: { configFile?: string; workerId?: string };
 }
 
 export interface Stack {
@@ -76,13 +80,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...(raw.auth as object),
       },
     },
-    { env: {}, file: "test-config" },
+    { env: options.env ?? {}, file: "test-config" },
   );
   const url = options.redisUrl ?? redisUrl();
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs.stream });
   const worker =
-    options.worker === false ? undefined : await startWorkerService({ config, baseDir: ROOT, redisUrl: url, logger, heartbeatMs: 500 });
+    options.worker === false ? undefined : await startWorkerService({
+          config,
+          baseDir: ROOT,
+          redisUrl: url,
+          logger,
+          heartbeatMs: 500,
+          ...options.workerOptions,
+          ...(options.env ? { env: options.env } : {}),
+        });
   const coordinator = options.coordinator === false ? undefined : await startCoordinatorService({ config, redisUrl: url, logger });
   const api = await startApiService({ config, redisUrl: url, logger, keys: config.auth.keys, host: "127.0.0.1", port: 0 });
   return {

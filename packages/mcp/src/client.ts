@@ -3,6 +3,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type CallToolResult,
+  CallToolResultSchema,
   ErrorCode,
   McpError,
   PromptListChangedNotificationSchema,
@@ -61,6 +62,8 @@ export class McpClient {
   private pingTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private tools: ToolDescriptor[] = [];
+  /** Tools the server runs only as MCP tasks (`execution.taskSupport: "required"`). */
+  private taskOnly = new Set<string>();
   private resources: McpResourceDescriptor[] = [];
   private prompts: McpPromptDescriptor[] = [];
   readonly breaker: CircuitBreaker;
@@ -118,17 +121,33 @@ export class McpClient {
     if (!client) throw new RetryableError("AGENT_UNAVAILABLE", `MCP server ${this.options.name} is not connected`);
     try {
       // An abort makes the SDK send `notifications/cancelled` for this request to the server.
-      const result = await client.callTool({ name: tool, arguments: args }, undefined, {
+      const requestOptions = {
         signal: options.signal,
         timeout: options.timeoutMs,
         ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: false } : {}),
-      });
+      };
+      if (this.taskOnly.has(tool)) return await this.callAsTask(client, tool, args, requestOptions);
+      const result = await client.callTool({ name: tool, arguments: args }, undefined, requestOptions);
       return result as CallToolResult;
     } catch (error) {
       const translated = this.translate(error, options);
       if (translated instanceof RetryableError && translated.code === "AGENT_UNAVAILABLE") this.recordFailure();
       throw translated;
     }
+  }
+
+  /** A task-only tool: create the MCP task, follow its status, return its result. */
+  private async callAsTask(
+    client: Client,
+    tool: string,
+    args: Record<string, unknown>,
+    requestOptions: { signal: AbortSignal; timeout: number },
+  ): Promise<CallToolResult> {
+    for await (const message of client.experimental.tasks.callToolStream({ name: tool, arguments: args }, CallToolResultSchema, requestOptions)) {
+      if (message.type === "result") return message.result as CallToolResult;
+      if (message.type === "error") throw message.error;
+    }
+    throw new RetryableError("TOOL_ERROR", `MCP task for ${tool} ended without a result`);
   }
 
   async close(): Promise<void> {
@@ -282,10 +301,12 @@ export class McpClient {
 
   private async fetchTools(client: Client): Promise<ToolDescriptor[]> {
     const tools: ToolDescriptor[] = [];
+    const taskOnly = new Set<string>();
     let cursor: string | undefined;
     do {
       const page = await client.listTools(cursor ? { cursor } : undefined);
       for (const tool of page.tools) {
+        if (tool.execution?.taskSupport === "required") taskOnly.add(tool.name);
         tools.push({
           name: tool.name,
           description: tool.description ?? "",
@@ -295,6 +316,7 @@ export class McpClient {
       }
       cursor = page.nextCursor;
     } while (cursor);
+    this.taskOnly = taskOnly;
     return tools;
   }
 

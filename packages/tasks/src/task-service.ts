@@ -104,10 +104,13 @@ export class TaskService {
     if (!ID_PATTERN.test(taskId)) return undefined;
     const agent = await this.deps.index.agentOf(principal.tenant, taskId);
     if (!agent) return undefined;
-    const job = await this.deps.queues.getJob(agent, taskId);
+    let job = await this.deps.queues.getJob(agent, taskId);
     // Another tenant's id is indistinguishable from a missing one.
     if (!job || job.data.tenant !== principal.tenant) return undefined;
-    const status = taskStatusOf(await job.getState(), job.failedReason);
+    const state = await job.getState();
+    // The job finished between the two reads: read it again so the result/error come with it.
+    if ((state === "completed" || state === "failed") && !job.finishedOn) job = (await this.deps.queues.getJob(agent, taskId)) ?? job;
+    const status = taskStatusOf(state, job.failedReason);
     return status ? taskViewOf(job, status) : undefined;
   }
 }
