@@ -5,13 +5,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { type ApiService, startApiService } from "@switchyard/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { descendantsOf } from "./helpers/cli.js";
-import {
-  connectMcp,
-  FIXTURE_SERVER,
-  type RemoteServer,
-  startBearerProxy,
-  startEverythingRemote,
-} from "./helpers/mcp.js";
+import { connectMcp, FIXTURE_SERVER, type RemoteServer, startBearerProxy, startEverythingRemote } from "./helpers/mcp.js";
+import { redisUrl } from "./helpers/redis.js";
 import {
   ADMIN_KEY,
   EVERYTHING_SERVER,
@@ -24,7 +19,6 @@ import {
   VIEWER_KEY,
   waitForTask,
 } from "./helpers/stack.js";
-import { redisUrl } from "./helpers/redis.js";
 import { waitFor } from "./helpers/wait.js";
 
 const AGENTS = ["everything", "files", "memory", "remote_http", "remote_sse", "fixture"] as const;
@@ -190,20 +184,23 @@ describe("five+ MCP servers at once, every tool through REST and /mcp", () => {
   it("every tool of every server completes through POST /api/v1/tasks", async () => {
     const failures: string[] = [];
     let calls = 0;
-    for (const agent of AGENTS) {
-      for (const tool of order(agent, toolsByAgent.get(agent) ?? [])) {
-        const created = await stack.operator.post("/api/v1/tasks", {
-          agent_name: agent,
-          tool_name: tool,
-          arguments: argumentsFor(agent, tool, path.join(dir, "root"), 1),
-        });
-        expect(created.status, `${agent}.${tool}: ${JSON.stringify(created.body)}`).toBe(201);
-        const task = await waitForTask(stack.operator, created.body.task_id, 20_000);
-        calls++;
-        if (task.status !== "completed") failures.push(`${agent}.${tool}: ${task.status} ${JSON.stringify(task.error)}`);
-        else expect(task.result?.content, `${agent}.${tool}: ${JSON.stringify(task.result)}`).toBeInstanceOf(Array);
-      }
-    }
+    // Agents in parallel (one server's slow tool does not hold up the others), tools in order.
+    await Promise.all(
+      AGENTS.map(async (agent) => {
+        for (const tool of order(agent, toolsByAgent.get(agent) ?? [])) {
+          const created = await stack.operator.post("/api/v1/tasks", {
+            agent_name: agent,
+            tool_name: tool,
+            arguments: argumentsFor(agent, tool, path.join(dir, "root"), 1),
+          });
+          expect(created.status, `${agent}.${tool}: ${JSON.stringify(created.body)}`).toBe(201);
+          const task = await waitForTask(stack.operator, created.body.task_id, 20_000);
+          calls++;
+          if (task.status !== "completed") failures.push(`${agent}.${tool}: ${task.status} ${JSON.stringify(task.error)}`);
+          else expect(task.result?.content, `${agent}.${tool}: ${JSON.stringify(task.result)}`).toBeInstanceOf(Array);
+        }
+      }),
+    );
     expect(failures).toEqual([]);
     expect(calls).toBeGreaterThanOrEqual(50);
   });
@@ -227,15 +224,17 @@ describe("five+ MCP servers at once, every tool through REST and /mcp", () => {
       const names = new Set(tools.map((t) => t.name));
       for (const orchestration of ["list_agents", "submit_task", "get_task"]) expect(names).toContain(orchestration);
       const failures: string[] = [];
-      for (const agent of AGENTS) {
-        for (const tool of order(agent, toolsByAgent.get(agent) ?? [])) {
-          const name = `${agent}__${tool}`;
-          expect(names, name).toContain(name);
-          const result = await callTool(client, name, argumentsFor(agent, tool, path.join(dir, "root"), 2));
-          if (result.isError) failures.push(`${name}: ${JSON.stringify(result.content)}`);
-          else expect(result._meta?.["switchyard/task_id"], name).toMatch(/^tsk_/);
-        }
-      }
+      await Promise.all(
+        AGENTS.map(async (agent) => {
+          for (const tool of order(agent, toolsByAgent.get(agent) ?? [])) {
+            const name = `${agent}__${tool}`;
+            expect(names, name).toContain(name);
+            const result = await callTool(client, name, argumentsFor(agent, tool, path.join(dir, "root"), 2));
+            if (result.isError) failures.push(`${name}: ${JSON.stringify(result.content)}`);
+            else expect(result._meta?.["switchyard/task_id"], name).toMatch(/^tsk_/);
+          }
+        }),
+      );
       expect(failures).toEqual([]);
       // Both replicas answered requests of the same client session: nothing sticky.
       expect(hits.get(stack.url)).toBeGreaterThan(5);

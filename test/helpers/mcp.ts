@@ -53,7 +53,10 @@ export async function startEverythingRemote(transport: "streamableHttp" | "sse")
  * A reverse proxy that refuses requests without `Authorization: Bearer <token>`: proves the
  * configured bearer token (from ${ENV}) reaches a remote MCP server. Streams responses (SSE).
  */
-export async function startBearerProxy(target: string, token: string): Promise<{ url: string; seen: () => number; close(): Promise<void> }> {
+export async function startBearerProxy(
+  target: string,
+  token: string,
+): Promise<{ url: string; seen: () => number; close(): Promise<void> }> {
   const upstream = new URL(target);
   let authorized = 0;
   const server = http.createServer((req, res) => {

@@ -86,7 +86,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs.stream });
   const worker =
-    options.worker === false ? undefined : await startWorkerService({
+    options.worker === false
+      ? undefined
+      : await startWorkerService({
           config,
           baseDir: ROOT,
           redisUrl: url,
