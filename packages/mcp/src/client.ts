@@ -143,7 +143,11 @@ export class McpClient {
     args: Record<string, unknown>,
     requestOptions: { signal: AbortSignal; timeout: number },
   ): Promise<CallToolResult> {
-    for await (const message of client.experimental.tasks.callToolStream({ name: tool, arguments: args }, CallToolResultSchema, requestOptions)) {
+    for await (const message of client.experimental.tasks.callToolStream(
+      { name: tool, arguments: args },
+      CallToolResultSchema,
+      requestOptions,
+    )) {
       if (message.type === "result") return message.result as CallToolResult;
       if (message.type === "error") throw message.error;
     }

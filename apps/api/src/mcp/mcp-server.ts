@@ -1,14 +1,21 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
-  type CallToolResult,
   CallToolRequestSchema,
+  type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { SwitchyardConfig } from "@switchyard/config";
-import { type OrchestrationTool, safeToolName, splitSafeToolName, type TaskView, type ToolActor, toSwitchyardError } from "@switchyard/core";
+import {
+  type OrchestrationTool,
+  safeToolName,
+  splitSafeToolName,
+  type TaskView,
+  type ToolActor,
+  toSwitchyardError,
+} from "@switchyard/core";
 import type { CatalogCache, LiveEntry } from "@switchyard/store";
 import { agentVisibleTo, type TaskService } from "@switchyard/tasks";
 import { z } from "zod";
@@ -81,7 +88,12 @@ export function createMcpServer(deps: McpFacadeDeps, actor: ToolActor): Server {
                   extra
                     .sendNotification({
                       method: "notifications/progress",
-                      params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
+                      params: {
+                        progressToken: token,
+                        progress,
+                        ...(total !== undefined ? { total } : {}),
+                        ...(message ? { message } : {}),
+                      },
                     })
                     .catch(() => {});
                 },

@@ -61,12 +61,10 @@ export function coreOrchestrationTools(deps: CoreToolDeps): OrchestrationTool[] 
       const { wait, wait_timeout_ms, ...request } = input;
       const created = await deps.tasks.submit(actor, request);
       if (!wait) return created;
-      await deps.waiter
-        .wait(request.agent_name, created.task_id, { signal, timeoutMs: wait_timeout_ms })
-        .catch((error: Error) => {
-          if (signal?.aborted) throw error;
-          // Still running after the wait: the task record says so.
-        });
+      await deps.waiter.wait(request.agent_name, created.task_id, { signal, timeoutMs: wait_timeout_ms }).catch((error: Error) => {
+        if (signal?.aborted) throw error;
+        // Still running after the wait: the task record says so.
+      });
       return deps.tasks.get(actor, created.task_id);
     },
   });
