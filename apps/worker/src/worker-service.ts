@@ -47,7 +47,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   for (const connection of [redis, subscriber])
     connection.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
   const clients = new Map<string, AgentClient>();
-  const log = logger.child({ worker_id: workerId });
+  const log = logger.child({ component: "worker", worker_id: workerId });
 
   const supervisor = new AgentSupervisor({
     config,
