@@ -68,7 +68,7 @@ export function createMcpServer(deps: McpFacadeDeps, actor: ToolActor): Server {
 
     const split = splitSafeToolName(name);
     const entry = split ? (await visibleEntries(deps, actor)).find((e) => (e.namespace ?? e.agent) === split.agent) : undefined;
-    if (!split || !entry || !entry.tools.some((tool) => tool.name === split.tool))
+    if (!split || !entry?.tools.some((tool) => tool.name === split.tool))
       throw new McpError(ErrorCode.InvalidParams, `unknown tool ${name}`);
     if (!roleAtLeast(actor.role, "operator")) return errorResult("FORBIDDEN", "calling agent tools requires the operator role");
 

@@ -52,7 +52,7 @@ export async function mcpCommand(options: McpCommandOptions, env: Env): Promise<
 
   const transport = new StdioServerTransport();
   const stop = () => {
-    Promise.allSettled([server.close(), upstream.close()]).finally(() => process.exit(0));
+    void Promise.allSettled([server.close(), upstream.close()]).then(() => process.exit(0));
   };
   transport.onclose = stop;
   process.stdin.on("end", stop);
