@@ -7,7 +7,7 @@ import { startWorkerService, type WorkerService } from "@switchyard/worker";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, descendantsOf, isAlive, spawnCli } from "./helpers/cli.js";
 import { FIXTURE_SERVER } from "./helpers/mcp.js";
-import { connect, redisUrl } from "./helpers/redis.js";
+import { connect, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { ADMIN_KEY, EVERYTHING_SERVER, MEMORY_SERVER, ROOT, type Stack, startStack, waitForTask } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -87,13 +87,19 @@ describe("hot add/remove of MCP agents on two running workers", () => {
 
   it("registry and config-file changes reach GET /api/v1/tools and both workers within seconds, without restarts", async () => {
     const dir = tempDir();
-    stack = await startStack({ worker: false, coordinator: false, config: { agents: { mock: { type: "mock" } } } });
-    const { prefix } = stack;
     const file = path.join(dir, "switchyard.yaml");
+    const prefix = uniquePrefix();
     const writeConfig = (agents: Record<string, unknown>) =>
       writeFileSync(file, JSON.stringify({ redis: { prefix }, auth: { keys: [{ key: ADMIN_KEY, role: "admin" }] }, agents }));
     const fixture = { type: "mcp", command: "node", args: [FIXTURE_SERVER] };
     writeConfig({ mock: { type: "mock" } });
+    // The api watches the file too (as `switchyard api --config` does).
+    stack = await startStack({
+      worker: false,
+      coordinator: false,
+      config: { redis: { prefix }, agents: { mock: { type: "mock" } } },
+      apiOptions: { configFile: file },
+    });
     for (const id of ["w1", "w2"]) {
       workers.push(
         await startWorkerService({
@@ -122,6 +128,7 @@ describe("hot add/remove of MCP agents on two running workers", () => {
       what: "files_cfg on both workers",
     });
     const addedFromFileMs = Date.now() - started;
+    expect(stack.config.agents.files_cfg).toMatchObject({ type: "mcp" });
     const pidsOfFileAgent = workers.map((w) => (w.clients.get("files_cfg") as unknown as { client: { pid: number } }).client.pid);
     const call = await stack.operator.post("/api/v1/tasks", { agent_name: "files_cfg", tool_name: "echo", arguments: { text: "hot" } });
     expect((await waitForTask(stack.operator, call.body.task_id)).status).toBe("completed");

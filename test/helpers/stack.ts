@@ -42,6 +42,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Extra worker-service options (e.g. a watched config file). */
   workerOptions?: { configFile?: string; workerId?: string };
+  /** Extra api-service options (e.g. a watched config file). */
+  apiOptions?: { configFile?: string };
 }
 
 export interface Stack {
@@ -63,8 +65,8 @@ export interface Stack {
 
 /** api + worker + coordinator in this process, on the shared test Redis under a fresh prefix. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const prefix = uniquePrefix();
   const raw = options.config ?? { agents: { mock: { type: "mock" } } };
+  const prefix = (raw.redis as { prefix?: string } | undefined)?.prefix ?? uniquePrefix();
   const config = parseConfigObject(
     {
       ...raw,
@@ -98,7 +100,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           ...(options.env ? { env: options.env } : {}),
         });
   const coordinator = options.coordinator === false ? undefined : await startCoordinatorService({ config, redisUrl: url, logger });
-  const api = await startApiService({ config, redisUrl: url, logger, keys: config.auth.keys, host: "127.0.0.1", port: 0 });
+  const api = await startApiService({
+    config,
+    redisUrl: url,
+    logger,
+    keys: config.auth.keys,
+    host: "127.0.0.1",
+    port: 0,
+    ...options.apiOptions,
+    ...(options.env ? { env: options.env } : {}),
+  });
   return {
     config,
     prefix,

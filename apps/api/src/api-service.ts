@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
+import { type ApiKeyConfig, replaceAgentsInPlace, type SwitchyardConfig, watchConfigFile } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
@@ -21,6 +21,10 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** The config file to watch: its `agents` are applied in place (workers do the same). */
+  configFile?: string;
+  /** Environment for `${VAR}` substitution when the watched file is re-read. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ApiService {
@@ -56,6 +60,17 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     validator: new ToolArgumentValidator(),
   });
+  const configWatch = options.configFile
+    ? watchConfigFile(options.configFile, {
+        env: options.env ?? {},
+        onChange: (next) => {
+          replaceAgentsInPlace(config, next.agents);
+          catalog.invalidate();
+          log.info({ agents: Object.keys(next.agents) }, "config file changed; agents updated");
+        },
+        onInvalid: (error) => log.warn({ err: error.message }, "config file changed but is invalid; keeping the current agents"),
+      })
+    : undefined;
   const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
   // Other features append their MCP tools here.
   const orchestration = new OrchestrationToolRegistry().add(...coreOrchestrationTools({ config, catalog, tasks, waiter }));
@@ -93,6 +108,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      configWatch?.close();
       await waiter.close();
       await queues.close();
       await coordinatorQueue.close();

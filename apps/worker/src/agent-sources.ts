@@ -1,6 +1,4 @@
-import { type FSWatcher, watch } from "node:fs";
-import path from "node:path";
-import { type AgentConfig, loadConfigFile } from "@switchyard/config";
+import { type AgentConfig, type ConfigWatch, watchConfigFile } from "@switchyard/config";
 import type { Logger } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
 import type { AgentRegistry } from "@switchyard/store";
@@ -28,14 +26,13 @@ export interface AgentSourcesOptions {
 export class AgentSources {
   private fileAgents: Record<string, AgentConfig>;
   private registered = new Map<string, AgentConfig>();
-  private watcher: FSWatcher | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private watcher: ConfigWatch | undefined;
   private resync: NodeJS.Timeout | undefined;
-  private lastFileText: string | undefined;
   private closed = false;
 
   constructor(private readonly options: AgentSourcesOptions) {
-    this.fileAgents = options.initial;
+    // A copy: in the all-in-one process the api edits the shared config object in place.
+    this.fileAgents = { ...options.initial };
   }
 
   current(): Map<string, AgentConfig> {
@@ -62,7 +59,6 @@ export class AgentSources {
   async close(): Promise<void> {
     this.closed = true;
     this.watcher?.close();
-    clearTimeout(this.debounce);
     clearInterval(this.resync);
   }
 
@@ -84,38 +80,21 @@ export class AgentSources {
     return changed;
   }
 
-  /**
-   * Watches the folder, not the file: editors and `mv` replace the file, which would end a watch
-   * on the old inode. Events are debounced; an unchanged or invalid file changes nothing.
-   */
   private watchFile(file: string): void {
-    const dir = path.dirname(file);
-    const base = path.basename(file);
-    try {
-      this.watcher = watch(dir, (_event, name) => {
-        if (name !== null && name !== base) return;
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => this.reloadFile(file), 100);
-      });
-      this.watcher.on("error", (error) => this.options.logger.warn({ err: error.message }, "config watch failed"));
-    } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message, file }, "cannot watch the config file; edits need a restart");
-    }
-  }
-
-  private reloadFile(file: string): void {
-    if (this.closed) return;
     const { logger } = this.options;
     try {
-      const loaded = loadConfigFile(file, { env: this.options.env ?? {} });
-      const text = JSON.stringify(loaded.config.agents);
-      if (text === this.lastFileText || text === JSON.stringify(this.fileAgents)) return;
-      this.lastFileText = text;
-      this.fileAgents = loaded.config.agents;
-      logger.info({ file, agents: Object.keys(loaded.config.agents) }, "config file changed; applying its agents");
-      this.emit();
+      this.watcher = watchConfigFile(file, {
+        env: this.options.env ?? {},
+        onChange: (config) => {
+          if (JSON.stringify(config.agents) === JSON.stringify(this.fileAgents)) return;
+          this.fileAgents = config.agents;
+          logger.info({ file, agents: Object.keys(config.agents) }, "config file changed; applying its agents");
+          this.emit();
+        },
+        onInvalid: (error) => logger.warn({ file, err: error.message }, "config file changed but is invalid; keeping the running agents"),
+      });
     } catch (error) {
-      logger.warn({ file, err: (error as Error).message }, "config file changed but is invalid; keeping the running agents");
+      logger.warn({ err: (error as Error).message, file }, "cannot watch the config file; edits need a restart");
     }
   }
 

@@ -19,6 +19,8 @@ export async function apiCommand(options: GlobalOptions & { port?: number; host?
     redisUrl,
     logger,
     keys: loaded.config.auth.keys,
+    configFile: loaded.file,
+    env: raw,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host ? { host: options.host } : {}),
   });

@@ -57,6 +57,8 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
       redisUrl,
       logger,
       keys,
+      configFile: loaded.file,
+      env: rawEnv,
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
     });
