@@ -6,7 +6,7 @@ import { agentQueueName, taskBackoffStrategy } from "@switchyard/queue";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogStore } from "@switchyard/store";
 import { Worker } from "bullmq";
-import type { createTaskProcessor } from "./processor.js";
+import { type createTaskProcessor, SHUTDOWN_REASON } from "./processor.js";
 
 export interface AgentSupervisorOptions {
   config: SwitchyardConfig;
@@ -155,14 +155,16 @@ export class AgentSupervisor {
   }
 
   private async drain(workers: Worker[], drainMs: number): Promise<boolean> {
-    // Running jobs may finish within the budget; whatever is still running is abandoned: its lock
-    // lapses and another worker (or this agent's next incarnation) picks it up.
-    const drained = await Promise.race([
-      Promise.all(workers.map((worker) => worker.close())).then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), drainMs).unref()),
-    ]);
-    if (!drained) await Promise.all(workers.map((worker) => worker.close(true).catch(() => {})));
-    return drained;
+    const closing = Promise.all(workers.map((worker) => worker.close())).then(() => true);
+    const within = (ms: number) => Promise.race([closing, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+    // Running jobs may finish within the budget.
+    if (await within(drainMs)) return true;
+    // Hand the rest back: abort their calls so they fail as retryable now and another worker
+    // takes them, instead of waiting for their locks to lapse.
+    this.options.logger.warn({ timeout_ms: drainMs }, "in-flight tasks did not finish in time; handing them back");
+    for (const worker of workers) worker.cancelAllJobs(SHUTDOWN_REASON);
+    if (!(await within(2_000))) await Promise.all(workers.map((worker) => worker.close(true).catch(() => {})));
+    return false;
   }
 
   private async publish(name: string): Promise<void> {

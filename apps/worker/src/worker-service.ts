@@ -90,11 +90,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         clearInterval(heartbeat);
         await sources.close();
         const drained = await supervisor.close(config.limits.shutdown_timeout_ms);
-        if (!drained)
-          log.warn(
-            { timeout_ms: config.limits.shutdown_timeout_ms },
-            "in-flight tasks did not finish in time; they will be retried elsewhere",
-          );
+        if (!drained) log.warn("some in-flight tasks were handed back for retry elsewhere");
         await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
         log.info("worker stopped");
       })();
