@@ -6,9 +6,9 @@ import { AgentRegistry, CatalogStore, Keys } from "@switchyard/store";
 import { startWorkerService, type WorkerService } from "@switchyard/worker";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, descendantsOf, isAlive, spawnCli } from "./helpers/cli.js";
-import { FIXTURE_SERVER } from "./helpers/mcp.js";
+import { connectMcp, FIXTURE_SERVER } from "./helpers/mcp.js";
 import { connect, redisUrl, uniquePrefix } from "./helpers/redis.js";
-import { ADMIN_KEY, EVERYTHING_SERVER, MEMORY_SERVER, ROOT, type Stack, startStack, waitForTask } from "./helpers/stack.js";
+import { ADMIN_KEY, EVERYTHING_SERVER, MEMORY_SERVER, OPERATOR_KEY, ROOT, type Stack, startStack, waitForTask } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
 const dirs: string[] = [];
@@ -179,6 +179,42 @@ describe("hot add/remove of MCP agents on two running workers", () => {
     expect(workers.every((w) => w.servedAgents().includes("mock"))).toBe(true);
     for (const ms of [addedFromFileMs, addedFromRegistryMs, removedMs]) expect(ms).toBeLessThan(10_000);
   }, 60_000);
+
+  it("a namespace renames the tools; a registered agent whose prefix is taken is refused", async () => {
+    const own = await startStack({ coordinator: false, config: { agents: { mock: { type: "mock" } } } });
+    try {
+      const registry = new AgentRegistry(redis, new Keys(own.prefix));
+      const register = (name: string, namespace: string) =>
+        registry.add({
+          name,
+          config: AgentConfig.parse({ type: "mcp", transport: "stdio", command: "node", args: [FIXTURE_SERVER], namespace }),
+          created_at: Date.now(),
+          created_by: "test",
+          tenant: "acme",
+        });
+      await register("renamed", "tools-x");
+      const names = await waitFor(async () => {
+        const tools: Array<{ name: string; agent: string }> = (await own.operator.get("/api/v1/tools")).body.tools;
+        const mine = tools.filter((t) => t.agent === "renamed").map((t) => t.name);
+        return mine.length > 0 ? mine : undefined;
+      });
+      expect(names).toContain("tools-x.echo");
+      expect(names.every((n) => n.startsWith("tools-x."))).toBe(true);
+      const mcp = await connectMcp([own.url], OPERATOR_KEY);
+      try {
+        const result = await mcp.callTool({ name: "tools-x__echo", arguments: { text: "namespaced" } });
+        expect(JSON.stringify(result.content)).toContain("namespaced");
+      } finally {
+        await mcp.close();
+      }
+
+      await register("clash", "mock");
+      await waitFor(() => own.logs.text().includes("its tool prefix is taken"), { what: "the clash to be refused" });
+      expect(own.worker?.servedAgents()).not.toContain("clash");
+    } finally {
+      await own.close();
+    }
+  });
 
   it("an invalid config edit keeps the running agents", async () => {
     const dir = tempDir();

@@ -10,7 +10,7 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { McpAgentConfig } from "@switchyard/config";
+import { collectSecrets, type McpAgentConfig } from "@switchyard/config";
 import {
   CancelledError,
   type McpPromptDescriptor,
@@ -67,11 +67,14 @@ export class McpClient {
   private resources: McpResourceDescriptor[] = [];
   private prompts: McpPromptDescriptor[] = [];
   readonly breaker: CircuitBreaker;
+  /** Header values, tokens and env values: scrubbed from any error text we pass on. */
+  private readonly secrets: string[];
   /** Times the connection was re-established after dropping. */
   restarts = 0;
 
   constructor(private readonly options: McpClientOptions) {
     this.breaker = new CircuitBreaker(options.config.circuit_failure_threshold, options.config.circuit_open_ms);
+    this.secrets = [...collectSecrets(options.config)].sort((a, b) => b.length - a.length);
   }
 
   get connected(): boolean {
@@ -214,7 +217,7 @@ export class McpClient {
     } catch (error) {
       await client.close().catch(() => {});
       if (!this.isClosed()) this.state = "idle";
-      throw new RetryableError("AGENT_UNAVAILABLE", `cannot connect to MCP server ${name}: ${(error as Error).message}`);
+      throw new RetryableError("AGENT_UNAVAILABLE", `cannot connect to MCP server ${name}: ${this.scrub((error as Error).message)}`);
     }
   }
 
@@ -368,6 +371,12 @@ export class McpClient {
     return out;
   }
 
+  private scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.replaceAll(secret, "[redacted]");
+    return out;
+  }
+
   private translate(error: unknown, options: CallOptions): Error {
     if (options.signal.aborted) return options.signal.reason instanceof SwitchyardError ? options.signal.reason : new CancelledError();
     if (error instanceof McpError) {
@@ -377,13 +386,13 @@ export class McpClient {
         case ErrorCode.ConnectionClosed:
           return new RetryableError("AGENT_UNAVAILABLE", `MCP server ${this.options.name} closed the connection during the call`);
         case ErrorCode.InvalidParams:
-          return new NonRetryableError("VALIDATION_FAILED", error.message);
+          return new NonRetryableError("VALIDATION_FAILED", this.scrub(error.message));
         case ErrorCode.MethodNotFound:
-          return new NonRetryableError("TOOL_NOT_FOUND", error.message);
+          return new NonRetryableError("TOOL_NOT_FOUND", this.scrub(error.message));
         default:
-          return new RetryableError("TOOL_ERROR", error.message);
+          return new RetryableError("TOOL_ERROR", this.scrub(error.message));
       }
     }
-    return new RetryableError("AGENT_UNAVAILABLE", (error as Error).message ?? String(error));
+    return new RetryableError("AGENT_UNAVAILABLE", this.scrub((error as Error).message ?? String(error)));
   }
 }
