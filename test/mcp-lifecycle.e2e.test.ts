@@ -216,6 +216,42 @@ describe("hot add/remove of MCP agents on two running workers", () => {
     }
   });
 
+  it("a server slow to initialize does not hold up the next agent change", async () => {
+    const own = await startStack({ worker: false, coordinator: false });
+    const w = await startWorkerService({
+      config: own.config,
+      baseDir: ROOT,
+      redisUrl: redisUrl(),
+      logger: own.logger,
+      heartbeatMs: 500,
+      agentStartWaitMs: 200,
+    });
+    try {
+      const registry = new AgentRegistry(redis, new Keys(own.prefix));
+      const register = (name: string, args: string[]) =>
+        registry.add({
+          name,
+          config: AgentConfig.parse({ type: "mcp", transport: "stdio", command: "node", args: [FIXTURE_SERVER, ...args] }),
+          created_at: Date.now(),
+          created_by: "test",
+          tenant: "acme",
+        });
+      await register("slowpoke", ["--slow-start", "20000"]);
+      await waitFor(() => w.clients.has("slowpoke"), { what: "slowpoke to be starting" });
+      await register("quick", []);
+      await waitFor(() => w.servedAgents().includes("quick"), { what: "quick served while slowpoke still starts", timeoutMs: 8_000 });
+      expect(w.servedAgents()).not.toContain("slowpoke");
+      const slowPid = (w.clients.get("slowpoke") as unknown as { client: { pid?: number } }).client.pid as number;
+      expect(isAlive(slowPid)).toBe(true);
+      await w.close();
+      // Closing stops a server that is still initializing too.
+      await waitFor(() => !isAlive(slowPid), { what: "the initializing server to be stopped", timeoutMs: 10_000 });
+    } finally {
+      await w.close();
+      await own.close();
+    }
+  });
+
   it("an invalid config edit keeps the running agents", async () => {
     const dir = tempDir();
     const own = await startStack({ worker: false, coordinator: false });

@@ -48,9 +48,13 @@ export class AgentSupervisor {
     return [...this.running.entries()].filter(([, r]) => r.worker).map(([name]) => name);
   }
 
-  /** Applies `desired`; resolves once every change is applied (new agents connected or given up). */
-  reconcile(desired: ReadonlyMap<string, AgentConfig>): Promise<void> {
-    const next = this.queue.then(() => this.apply(desired));
+  /**
+   * Applies `desired`; resolves once every change is applied (new agents connected or given up),
+   * or after `startWaitMs`: a server slow to initialize then keeps connecting in the background
+   * instead of holding up the changes queued behind it.
+   */
+  reconcile(desired: ReadonlyMap<string, AgentConfig>, startWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const next = this.queue.then(() => this.apply(desired, startWaitMs));
     this.queue = next.catch(() => {});
     return next;
   }
@@ -83,7 +87,7 @@ export class AgentSupervisor {
     return drained;
   }
 
-  private async apply(desired: ReadonlyMap<string, AgentConfig>): Promise<void> {
+  private async apply(desired: ReadonlyMap<string, AgentConfig>, startWaitMs: number): Promise<void> {
     if (this.closing) return;
     const { logger } = this.options;
     const stops: Promise<void>[] = [];
@@ -106,9 +110,13 @@ export class AgentSupervisor {
         continue;
       }
       prefixes.set(prefix, name);
-      starts.push(this.start(name, config));
+      starts.push(this.start(name, config).catch((error: Error) => logger.warn({ agent: name, err: error.message }, "agent start failed")));
     }
-    await Promise.all(starts);
+    const started = Promise.all(starts);
+    if (!Number.isFinite(startWaitMs)) return void (await started);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([started, new Promise<void>((resolve) => (timer = setTimeout(resolve, startWaitMs)))]);
+    clearTimeout(timer);
   }
 
   private async start(name: string, config: AgentConfig): Promise<void> {

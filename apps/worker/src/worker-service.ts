@@ -21,6 +21,8 @@ export interface WorkerServiceOptions {
   configFile?: string;
   /** Environment for `${VAR}` substitution when the watched file is re-read. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** How long a run-time agent change waits for new agents to connect before the next change may apply. */
+  agentStartWaitMs?: number;
 }
 
 export interface WorkerService {
@@ -68,7 +70,9 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     subscriber,
     logger: log,
     onChange: (agents) => {
-      supervisor.reconcile(agents).catch((error: Error) => log.error({ err: error.message }, "applying agent changes failed"));
+      supervisor
+        .reconcile(agents, options.agentStartWaitMs ?? 5_000)
+        .catch((error: Error) => log.error({ err: error.message }, "applying agent changes failed"));
     },
   });
   await supervisor.reconcile(await sources.start());

@@ -56,6 +56,8 @@ type State = "idle" | "connecting" | "connected" | "closed";
 export class McpClient {
   private client: Client | undefined;
   private transport: Transport | undefined;
+  /** A client whose initialize handshake is in progress. */
+  private handshaking: Client | undefined;
   private state: State = "idle";
   private connecting: Promise<void> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -161,10 +163,11 @@ export class McpClient {
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
-    const client = this.client;
+    const clients = [this.client, this.handshaking];
     this.client = undefined;
+    this.handshaking = undefined;
     // For stdio the SDK ends stdin, then SIGTERMs, then SIGKILLs the child: no orphans.
-    await client?.close().catch(() => {});
+    await Promise.all(clients.map((client) => client?.close().catch(() => {})));
   }
 
   /** A method, not a field read, because close() may run while a connect is awaiting. */
@@ -192,10 +195,13 @@ export class McpClient {
     }
     client.onclose = () => this.onDisconnect(client);
     client.onerror = (error) => logger.debug({ agent: name, err: error.message }, "mcp transport error");
+    // Known before the handshake finishes, so close() can stop a server still initializing.
+    this.transport = transport;
+    this.handshaking = client;
     try {
       await client.connect(transport, { timeout: 30_000 });
+      this.handshaking = undefined;
       this.client = client;
-      this.transport = transport;
       await this.refreshLists(client);
       if (this.isClosed()) {
         await client.close();
@@ -215,6 +221,7 @@ export class McpClient {
       this.startPings(client);
       logger.info({ agent: name, transport: config.transport, tools: this.tools.length, pid: this.pid }, "mcp server connected");
     } catch (error) {
+      this.handshaking = undefined;
       await client.close().catch(() => {});
       if (!this.isClosed()) this.state = "idle";
       throw new RetryableError("AGENT_UNAVAILABLE", `cannot connect to MCP server ${name}: ${this.scrub((error as Error).message)}`);
