@@ -114,6 +114,7 @@ describe("five+ MCP servers at once, every tool through REST and /mcp", () => {
   let remoteHttp: RemoteServer;
   let remoteSse: RemoteServer;
   let proxy: Awaited<ReturnType<typeof startBearerProxy>>;
+  let sseProxy: Awaited<ReturnType<typeof startBearerProxy>>;
   const toolsByAgent = new Map<Agent, string[]>();
 
   beforeAll(async () => {
@@ -124,15 +125,16 @@ describe("five+ MCP servers at once, every tool through REST and /mcp", () => {
     for (const round of [1, 2]) writeFileSync(path.join(root, `move-${round}.txt`), "to move");
     [remoteHttp, remoteSse] = await Promise.all([startEverythingRemote("streamableHttp"), startEverythingRemote("sse")]);
     proxy = await startBearerProxy(remoteHttp.url, "remote-secret-token-123");
+    sseProxy = await startBearerProxy(remoteSse.url, "sse-secret-token-456");
     stack = await startStack({
-      env: { REMOTE_TOKEN: "remote-secret-token-123", MEMORY_FILE: path.join(dir, "memory.jsonl") },
+      env: { REMOTE_TOKEN: "remote-secret-token-123", SSE_TOKEN: "sse-secret-token-456", MEMORY_FILE: path.join(dir, "memory.jsonl") },
       config: {
         agents: {
           everything: { type: "mcp", command: "node", args: [EVERYTHING_SERVER, "stdio"] },
           files: { type: "mcp", command: "node", args: [FILESYSTEM_SERVER, root] },
           memory: { type: "mcp", command: "node", args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: "${MEMORY_FILE}" } },
           remote_http: { type: "mcp", transport: "http", url: proxy.url, auth_token: "${REMOTE_TOKEN}" },
-          remote_sse: { type: "mcp", transport: "sse", url: remoteSse.url, headers: { "X-Client": "switchyard" } },
+          remote_sse: { type: "mcp", transport: "sse", url: sseProxy.url, headers: { Authorization: "Bearer ${SSE_TOKEN}" } },
           fixture: { type: "mcp", command: "node", args: [FIXTURE_SERVER], tenants: ["acme"] },
         },
       },
@@ -162,7 +164,7 @@ describe("five+ MCP servers at once, every tool through REST and /mcp", () => {
   afterAll(async () => {
     await secondApi?.close();
     await stack?.close();
-    await Promise.all([remoteHttp?.close(), remoteSse?.close(), proxy?.close()]);
+    await Promise.all([remoteHttp?.close(), remoteSse?.close(), proxy?.close(), sseProxy?.close()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -176,9 +178,12 @@ describe("five+ MCP servers at once, every tool through REST and /mcp", () => {
     expect(toolsByAgent.get("files")).toEqual(expect.arrayContaining(["read_file", "write_file", "list_allowed_directories"]));
     expect(toolsByAgent.get("memory")).toEqual(expect.arrayContaining(["create_entities", "read_graph"]));
     expect(toolsByAgent.get("fixture")).toEqual(expect.arrayContaining(["echo", "slow", "stats"]));
-    // The token came from ${REMOTE_TOKEN} and reached the server (the proxy refuses anything else).
+    // The bearer token (auth_token) and the header came from ${ENV} and reached the servers: the
+    // proxies in front of them refuse anything else, the SSE stream's GET included.
     expect(proxy.seen()).toBeGreaterThan(0);
+    expect(sseProxy.seen()).toBeGreaterThan(1);
     expect(stack.logs.text()).not.toContain("remote-secret-token-123");
+    expect(stack.logs.text()).not.toContain("sse-secret-token-456");
   });
 
   it("every tool of every server completes through POST /api/v1/tasks", async () => {

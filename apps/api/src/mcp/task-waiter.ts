@@ -71,7 +71,16 @@ export class TaskWaiter {
       entry = (async () => {
         const connection = createRedis({ url: this.options.redisUrl, role: "blocking", name: `sy-api-events-${agent}` });
         connection.on("error", () => {});
-        const events = new QueueEvents(agentQueueName(agent), { connection, prefix: this.options.prefix });
+        // Start reading after the stream's current last entry, not at `$`: `$` means "whatever is
+        // last when the first XREAD arrives", and an event written between waitUntilReady and that
+        // XREAD (a fast task finishing) would be lost, leaving its waiter hanging.
+        const eventsKey = this.options.queues.get(agent).keys.events as string;
+        const [last] = (await connection.xrevrange(eventsKey, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
+        const events = new QueueEvents(agentQueueName(agent), {
+          connection,
+          prefix: this.options.prefix,
+          lastEventId: last?.[0] ?? "0-0",
+        });
         events.on("error", () => {});
         await events.waitUntilReady();
         return { events, connection };
