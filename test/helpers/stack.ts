@@ -44,6 +44,8 @@ export interface StackOptions {
   workerOptions?: { configFile?: string; workerId?: string };
   /** Extra api-service options (e.g. a watched config file). */
   apiOptions?: { configFile?: string };
+  /** Give the worker its own /metrics, /healthz, /readyz server (on a free port). */
+  workerOps?: boolean;
 }
 
 export interface Stack {
@@ -98,6 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           heartbeatMs: 500,
           ...options.workerOptions,
           ...(options.env ? { env: options.env } : {}),
+          ...(options.workerOps ? { opsServer: { host: "127.0.0.1", port: 0 } } : {}),
         });
   const coordinator = options.coordinator === false ? undefined : await startCoordinatorService({ config, redisUrl: url, logger });
   const api = await startApiService({

@@ -3,3 +3,4 @@ export * from "./app.js";
 export * from "./auth.js";
 export * from "./http-errors.js";
 export * from "./mcp/index.js";
+export * from "./ui/ui-router.js";

@@ -1,7 +1,7 @@
-import { type AgentClient, createAgentClient } from "@switchyard/agents";
+import { type AgentClient, type AgentClientDeps, createAgentClient } from "@switchyard/agents";
 import { type AgentConfig, type SwitchyardConfig, toolPrefixOf } from "@switchyard/config";
 import type { TaskJobData } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
+import type { Logger, SwitchyardMetrics } from "@switchyard/observability";
 import { agentQueueName, taskBackoffStrategy } from "@switchyard/queue";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogStore } from "@switchyard/store";
@@ -19,6 +19,9 @@ export interface AgentSupervisorOptions {
   clients: Map<string, AgentClient>;
   claimTtlMs: number;
   logger: Logger;
+  metrics?: SwitchyardMetrics;
+  /** What agent types beyond MCP need (shared state connection, child tasks, sibling agents). */
+  agentDeps?: Omit<AgentClientDeps, "baseDir" | "logger" | "onToolsChanged">;
 }
 
 interface Running {
@@ -124,6 +127,7 @@ export class AgentSupervisor {
     let client: AgentClient;
     try {
       client = createAgentClient(name, config, {
+        ...this.options.agentDeps,
         baseDir: this.options.baseDir,
         logger,
         onToolsChanged: () => {
@@ -218,9 +222,10 @@ export class AgentSupervisor {
       // Finished jobs are trimmed by each job's own removeOnComplete/removeOnFail (retention).
     });
     worker.on("error", (error) => logger.warn({ agent: name, err: error.message }, "queue worker error"));
-    worker.on("stalled", (jobId) =>
-      logger.warn({ agent: name, task_id: jobId }, "task stalled: its worker stopped renewing the lock; requeued"),
-    );
+    worker.on("stalled", (jobId) => {
+      this.options.metrics?.tasksStalled.inc({ queue: agentQueueName(name) });
+      logger.warn({ agent: name, task_id: jobId }, "task stalled: its worker stopped renewing the lock; requeued");
+    });
     running.worker = worker;
   }
 }

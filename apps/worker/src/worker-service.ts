@@ -1,9 +1,19 @@
 import { hostname } from "node:os";
 import type { AgentClient } from "@switchyard/agents";
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
-import { closeRedis, createRedis } from "@switchyard/redis";
-import { AgentRegistry, CatalogStore, Keys } from "@switchyard/store";
+import {
+  type Logger,
+  type OpsServer,
+  type ReadinessChecks,
+  redisCheck,
+  SwitchyardMetrics,
+  startOpsServer,
+} from "@switchyard/observability";
+import { TaskChildRunner } from "@switchyard/providers";
+import { TaskQueues } from "@switchyard/queue";
+import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
+import { AgentRegistry, CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
+import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { AgentSources } from "./agent-sources.js";
 import { AgentSupervisor } from "./agent-supervisor.js";
 import { createTaskProcessor } from "./processor.js";
@@ -17,6 +27,10 @@ export interface WorkerServiceOptions {
   workerId?: string;
   /** How often this worker re-asserts that it serves its agents. */
   heartbeatMs?: number;
+  /** The registry to record into (all-in-one shares one); a new one when absent. */
+  metrics?: SwitchyardMetrics;
+  /** Serve /metrics, /healthz, /readyz here (`switchyard worker`); none when absent. */
+  opsServer?: { host: string; port: number; fallbackToFreePort?: boolean };
   /** The config file to watch: edits to its `agents` are applied without a restart. */
   configFile?: string;
   /** Environment for `${VAR}` substitution when the watched file is re-read. */
@@ -30,6 +44,11 @@ export interface WorkerService {
   /** Agents this worker serves right now. */
   servedAgents(): string[];
   clients: ReadonlyMap<string, AgentClient>;
+  metrics: SwitchyardMetrics;
+  /** The ops server's URL when one was asked for. */
+  opsUrl?: string;
+  /** Redis reachable, a queue worker per agent, every agent client healthy (MCP servers connected). */
+  readiness(): Promise<ReadinessChecks>;
   /** Stops taking jobs, drains in-flight ones (bounded), stops agent clients and children. */
   close(): Promise<void>;
 }
@@ -46,21 +65,39 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const keys = new Keys(config.redis.prefix);
   const redis = createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}` });
   const subscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: `sy-worker-sub-${workerId}` });
-  for (const connection of [redis, subscriber])
+  // Provider agents keep shared state (breakers, budgets, usage) and run agent_run tool calls as
+  // child tasks through the same TaskService the api uses.
+  const shared = createRedis({ url: options.redisUrl, role: "client", name: `sy-worker-${workerId}-state` });
+  for (const connection of [redis, subscriber, shared])
     connection.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
+  const catalog = new CatalogStore(redis, keys);
+  const queues = new TaskQueues({ connection: shared, prefix: config.redis.prefix });
+  const catalogCache = new CatalogCache(catalog);
+  const tasks = new TaskService({
+    config,
+    queues,
+    index: new TaskIndex(shared, keys),
+    catalog: catalogCache,
+    validator: new ToolArgumentValidator(),
+  });
+  const connect = () => createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}-events` });
+  const childTasks = new TaskChildRunner({ config, tasks, queues, catalog: catalogCache, connect });
   const clients = new Map<string, AgentClient>();
   const log = logger.child({ component: "worker", worker_id: workerId });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "worker" } });
 
   const supervisor = new AgentSupervisor({
     config,
     baseDir: options.baseDir,
     workerId,
     connection: redis,
-    catalog: new CatalogStore(redis, keys),
-    processor: createTaskProcessor({ clients, logger: log }),
+    catalog,
+    processor: createTaskProcessor({ clients, logger: log, metrics }),
     clients,
     claimTtlMs: heartbeatMs * 3,
     logger: log,
+    metrics,
+    agentDeps: { redis: shared, prefix: config.redis.prefix, agents: (other) => clients.get(other), childTasks },
   });
   const sources = new AgentSources({
     initial: config.agents,
@@ -75,6 +112,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         .catch((error: Error) => log.error({ err: error.message }, "applying agent changes failed"));
     },
   });
+  await waitForReady(shared).catch(() => {});
   await supervisor.reconcile(await sources.start());
 
   const heartbeat = setInterval(() => {
@@ -82,23 +120,71 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   }, heartbeatMs);
   heartbeat.unref();
 
+  metrics.onCollect(() => collectAgentMetrics(metrics, clients));
+  const readiness = async (): Promise<ReadinessChecks> => {
+    const checks: ReadinessChecks = { redis: await redisCheck(redis) };
+    const served = new Set(supervisor.served());
+    for (const name of sources.current().keys()) {
+      const client = clients.get(name);
+      const health = client?.health();
+      checks[`agent:${name}`] = !client
+        ? "not started (bad config)"
+        : health?.status !== "ok"
+          ? `${health?.status}: ${health?.reason}`
+          : served.has(name)
+            ? "ok"
+            : "no queue worker yet";
+    }
+    return checks;
+  };
+
+  let ops: OpsServer | undefined;
+  if (options.opsServer) {
+    ops = await startOpsServer({ metrics, ready: readiness, ...options.opsServer });
+    if (ops.port !== options.opsServer.port && options.opsServer.port !== 0)
+      log.warn({ url: ops.url, wanted: options.opsServer.port }, "metrics port in use; serving on a free port instead");
+    log.info({ url: ops.url }, "worker metrics listening");
+  }
+
   log.info({ agents: supervisor.served() }, "worker ready");
 
   let closing: Promise<void> | undefined;
   return {
     workerId,
     clients,
+    metrics,
+    ...(ops ? { opsUrl: ops.url } : {}),
+    readiness,
     servedAgents: () => supervisor.served(),
     close: () => {
       closing ??= (async () => {
+        await ops?.close();
         clearInterval(heartbeat);
         await sources.close();
         const drained = await supervisor.close(config.limits.shutdown_timeout_ms);
         if (!drained) log.warn("some in-flight tasks were handed back for retry elsewhere");
-        await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
+        await childTasks.close();
+        await queues.close();
+        await Promise.all([closeRedis(shared), closeRedis(subscriber), closeRedis(redis)]);
         log.info("worker stopped");
       })();
       return closing;
     },
   };
+}
+
+/** Agent health, circuit state and MCP restarts, read from the clients at scrape time. */
+function collectAgentMetrics(metrics: SwitchyardMetrics, clients: ReadonlyMap<string, AgentClient>): void {
+  for (const [agent, client] of clients) {
+    const health = client.health();
+    metrics.agentUp.set({ agent }, health.status === "ok" ? 1 : health.status === "degraded" ? 0.5 : 0);
+    // Optional capabilities of some agent types, read structurally: MCP clients count restarts;
+    // provider clients (issue 4) may expose their circuit breaker.
+    const stats = client as unknown as { client?: { restarts?: unknown }; circuitState?: () => unknown };
+    if (typeof stats.client?.restarts === "number") metrics.syncTotal(metrics.mcpRestarts, { agent }, stats.client.restarts);
+    if (typeof stats.circuitState === "function") {
+      const state = stats.circuitState();
+      if (state === "closed" || state === "half_open" || state === "open") metrics.setCircuitState(agent, state);
+    }
+  }
 }
