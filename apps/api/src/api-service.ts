@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
+import { type ApiKeyConfig, replaceAgentsInPlace, type SwitchyardConfig, watchConfigFile } from "@switchyard/config";
 import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
@@ -18,6 +18,9 @@ import { AgentDirectory, createTaskService, TaskEventHub } from "@switchyard/tas
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
+import { TaskWaiter } from "./mcp/task-waiter.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;
@@ -27,6 +30,10 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** The config file to watch: its `agents` are applied in place (workers do the same). */
+  configFile?: string;
+  /** Environment for `${VAR}` substitution when the watched file is re-read. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** The registry /metrics serves (all-in-one passes the one worker and coordinator share). */
   metrics?: SwitchyardMetrics;
   /** More /readyz checks (all-in-one adds the co-located worker's and coordinator's). */
@@ -61,7 +68,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   coordinatorQueue.on("error", () => {});
 
   const registry = new AgentRegistry(redis, storeKeys);
-  const agents = new AgentDirectory(config, registry);
+  const agents = new AgentDirectory(config, registry, catalog);
   await agents.subscribe(subscriber);
   const events = new TaskEventHub({
     prefix: config.redis.prefix,
@@ -84,6 +91,21 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     isAvailable: async (agent) =>
       agent.config.type === "openai" || agent.config.type === "anthropic" ? breakers.available(agent.name, agent.config.model) : true,
   });
+  const configWatch = options.configFile
+    ? watchConfigFile(options.configFile, {
+        env: options.env ?? {},
+        onChange: (next) => {
+          replaceAgentsInPlace(config, next.agents);
+          catalog.invalidate();
+          agents.invalidate();
+          log.info({ agents: Object.keys(next.agents) }, "config file changed; agents updated");
+        },
+        onInvalid: (error) => log.warn({ err: error.message }, "config file changed but is invalid; keeping the current agents"),
+      })
+    : undefined;
+  const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
+  // Other features append their MCP tools here.
+  const orchestration = new OrchestrationToolRegistry().add(...coreOrchestrationTools({ config, catalog, tasks, waiter }));
   const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
@@ -111,6 +133,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     rateLimiter: new RateLimiter(redis, storeKeys),
     audit: new AuditLog(redis, storeKeys, config.limits.audit_max_entries),
     apiKeys: new ApiKeyStore(redis, storeKeys),
+    orchestration,
+    waiter,
   });
   // Bull Board shows the queues of agents registered at run time too.
   subscriber.on("message", (channel: string) => {
@@ -161,6 +185,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
       await events.close();
+      configWatch?.close();
+      await waiter.close();
       await queues.close();
       await coordinatorQueue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);

@@ -18,6 +18,9 @@ import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing, StoredKeyCache } from "./auth.js";
 import { auditTrail, rateLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { mcpRouter } from "./mcp/mcp-router.js";
+import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import type { TaskWaiter } from "./mcp/task-waiter.js";
 import { observeRequests } from "./observe.js";
 import { API_PREFIX, openApiDocument } from "./openapi.js";
 import { RouteTable, undeclaredRoutes } from "./route-table.js";
@@ -50,6 +53,9 @@ export interface AppDeps {
   apiKeys: ApiKeyStore;
   /** Shown in the OpenAPI document. */
   version?: string;
+  /** Tools `/mcp` offers besides the aggregated agent tools. */
+  orchestration: OrchestrationToolRegistry;
+  waiter: TaskWaiter;
   metrics: SwitchyardMetrics;
   /** Everything `/readyz` checks. */
   readiness: () => Promise<ReadinessChecks>;
@@ -109,6 +115,8 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(keysRouter(deps.apiKeys, storedKeys, routes));
   api.use(usageRouter(deps.config, deps.redis, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
+
+  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
 
   app.use(API_PREFIX, api);
   // `/api` is an alias of the current version.

@@ -2,6 +2,7 @@ export * from "./api-service.js";
 export * from "./app.js";
 export * from "./auth.js";
 export * from "./http-errors.js";
+export * from "./mcp/index.js";
 export * from "./openapi.js";
 export * from "./route-table.js";
 export * from "./ui/ui-router.js";

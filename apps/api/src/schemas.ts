@@ -26,7 +26,7 @@ export const AgentLoadView = z.object({
 export const AgentView = z.object({
   name: z.string(),
   type: z.string(),
-  source: z.enum(["config", "registry"]),
+  source: z.enum(["config", "registry", "worker"]),
   description: z.string(),
   status: z.enum(AGENT_STATUSES),
   capabilities: z.array(z.string()),

@@ -21,7 +21,8 @@ export interface CancellationListener {
 export async function listenForCancellation(options: {
   redisUrl: string;
   keys: Keys;
-  workers: ReadonlyMap<string, Worker>;
+  /** The queue worker serving an agent on this process (looked up per request: agents come and go). */
+  workers: { get(agent: string): Worker | undefined };
   logger: Logger;
 }): Promise<CancellationListener> {
   const subscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: "sy-worker-cancel" });

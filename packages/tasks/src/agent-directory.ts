@@ -1,18 +1,20 @@
 import type { AgentConfig, SwitchyardConfig } from "@switchyard/config";
-import type { AgentRegistry } from "@switchyard/store";
+import type { AgentRegistry, CatalogCache, LiveEntry } from "@switchyard/store";
 import type { Redis } from "ioredis";
 
 /** An agent the platform serves: from the config file or registered at run time. */
 export interface EffectiveAgent {
   name: string;
   config: AgentConfig;
-  source: "config" | "registry";
+  /** `worker`: known only from a live catalog entry (an agent in a worker's own config file). */
+  source: "config" | "registry" | "worker";
   /** Registry agents: the tenant and key id that registered it. */
   registered_by?: { tenant: string; key_id: string; at: number } | undefined;
 }
 
 /**
- * The effective agent set: config agents ∪ registry agents (a config agent wins a name clash).
+ * The effective agent set: config agents ∪ registry agents (a config agent wins a name clash) ∪
+ * agents only a worker knows (from its own config file), seen through their live catalog entry.
  * Cached in memory and re-read at most every `maxAgeMs`, or at once after a registry change is
  * announced, so submissions do not read the registry on every request.
  */
@@ -24,6 +26,7 @@ export class AgentDirectory {
   constructor(
     private readonly config: SwitchyardConfig,
     private readonly registry?: AgentRegistry,
+    private readonly catalog?: CatalogCache,
     private readonly maxAgeMs = 1_000,
   ) {
     if (!registry) {
@@ -48,7 +51,15 @@ export class AgentDirectory {
 
   async all(): Promise<Map<string, EffectiveAgent>> {
     if (Date.now() - this.loadedAt > this.maxAgeMs) await this.refresh();
-    return this.agents;
+    if (!this.catalog) return this.agents;
+    const live = await this.catalog.live();
+    let merged: Map<string, EffectiveAgent> | undefined;
+    for (const entry of live.values()) {
+      if (this.agents.has(entry.agent)) continue;
+      merged ??= new Map(this.agents);
+      merged.set(entry.agent, fromCatalog(entry));
+    }
+    return merged ?? this.agents;
   }
 
   async get(name: string): Promise<EffectiveAgent | undefined> {
@@ -92,6 +103,23 @@ export class AgentDirectory {
       });
     return this.loading;
   }
+}
+
+/**
+ * An agent known only from its catalog entry: the entry carries what the api needs (type, tenant
+ * scope, task defaults); the rest of its config stays with the worker.
+ */
+function fromCatalog(entry: LiveEntry): EffectiveAgent {
+  const config = {
+    type: entry.agent_type,
+    description: entry.description,
+    capabilities: [],
+    concurrency: 1,
+    ...(entry.tenants ? { tenants: entry.tenants } : {}),
+    ...(entry.timeout_ms ? { timeout_ms: entry.timeout_ms } : {}),
+    ...(entry.max_attempts ? { max_attempts: entry.max_attempts } : {}),
+  } as unknown as AgentConfig;
+  return { name: entry.agent, config, source: "worker" };
 }
 
 /** Agents are shared unless scoped to tenants (`tenants` in their config). */

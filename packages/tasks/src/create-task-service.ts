@@ -22,7 +22,7 @@ export interface CreateTaskServiceOptions {
 /** A TaskService with everything it needs, for the api, workers (child tasks) and the workflow engine. */
 export function createTaskService(options: CreateTaskServiceOptions): { tasks: TaskService; agents: AgentDirectory; scheduler: Scheduler } {
   const { config, redis, keys, queues, catalog } = options;
-  const agents = options.agents ?? new AgentDirectory(config, new AgentRegistry(redis, keys));
+  const agents = options.agents ?? new AgentDirectory(config, new AgentRegistry(redis, keys), catalog);
   const scheduler = new Scheduler({ agents, catalog, queues, ...(options.isAvailable ? { isAvailable: options.isAvailable } : {}) });
   const tasks = new TaskService({
     config,

@@ -116,7 +116,7 @@ export class TaskService {
       agent,
       tool: request.tool_name,
       arguments: request.arguments,
-      timeout_ms: request.timeout_ms ?? agentConfig.timeout_ms ?? config.limits.task_timeout_ms,
+      timeout_ms: request.timeout_ms ?? agentConfig.timeout_ms ?? entry?.timeout_ms ?? config.limits.task_timeout_ms,
       priority,
       created_at: Date.now(),
       submitted_by: principal.key_id,
@@ -124,7 +124,7 @@ export class TaskService {
     try {
       await queues.enqueue(data, {
         priority,
-        maxAttempts: request.max_attempts ?? agentConfig.max_attempts ?? config.limits.max_attempts,
+        maxAttempts: request.max_attempts ?? agentConfig.max_attempts ?? entry?.max_attempts ?? config.limits.max_attempts,
         backoffMs: config.limits.backoff_ms,
         retentionSeconds: config.limits.retention_seconds,
         retentionCount: config.limits.retention_count,

@@ -167,7 +167,11 @@ export function agentsRouter(deps: AgentsRouteDeps, routes: RouteTable): Router 
       const name = String(req.params.name);
       const agent = await deps.agents.find(name, principal.tenant);
       if (!agent) throw httpError("AGENT_NOT_FOUND", `no agent named '${name.slice(0, 64)}'`);
-      if (agent.source === "config") throw httpError("CONFLICT", `agent '${name}' is defined in the config file; remove it there`);
+      if (agent.source !== "registry")
+        throw httpError(
+          "CONFLICT",
+          `agent '${name}' is defined in a config file (${agent.source === "config" ? "the api's" : "a worker's"}); remove it there`,
+        );
       if (principal.role !== "admin" && agent.registered_by?.tenant !== principal.tenant)
         throw httpError("FORBIDDEN", "only an admin or the registering tenant may remove this agent");
       res.locals.auditTarget = name;

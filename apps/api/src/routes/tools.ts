@@ -2,7 +2,7 @@ import { isErrorCode, splitQualifiedToolName, type TaskView, ToolView } from "@s
 import { type CatalogCache, toolViews } from "@switchyard/store";
 import type { AgentDirectory, TaskEventHub, TaskService } from "@switchyard/tasks";
 import { type Request, type Response, Router } from "express";
-import type { z } from "zod";
+import { z } from "zod";
 import { type Principal, principalOf } from "../auth.js";
 import { httpError } from "../http-errors.js";
 import type { RouteTable } from "../route-table.js";
@@ -218,6 +218,29 @@ export function toolsRouter(deps: ToolsRouteDeps, routes: RouteTable): Router {
       res.off("close", onClose);
       unsubscribe();
     }
+  }
+
+  // MCP resources and prompts, as the serving workers listed them (names and descriptions).
+  for (const kind of ["resources", "prompts"] as const) {
+    routes.add(
+      router,
+      {
+        method: "get",
+        path: `/${kind}`,
+        operationId: kind === "resources" ? "listResources" : "listPrompts",
+        summary: `MCP ${kind} of every live agent (names and descriptions)`,
+        tag: "Tools",
+        role: "viewer",
+        responses: {
+          200: { description: `{${kind}: [{agent, …}]}`, schema: z.object({ [kind]: z.array(z.record(z.string(), z.unknown())) }) },
+        },
+      },
+      async (req, res) => {
+        const entries = await visibleEntries(principalOf(req).tenant);
+        const items = entries.flatMap(({ entry }) => (entry[kind] ?? []).map((item) => ({ agent: entry.agent, ...item })));
+        res.json({ [kind]: items });
+      },
+    );
   }
 
   return router;
