@@ -93,6 +93,18 @@ describe("task API", () => {
       expect(await redis.hget(`${stack.prefix}:agents`, "remote")).toContain(secret);
     });
 
+    it("a registered agent is served by the workers at once and runs tasks; removing it stops that", async () => {
+      const created = await stack.operator.post("/api/v1/agents", { name: "hot", config: { type: "mock", capabilities: ["hotcap"] } });
+      expect(created.status).toBe(201);
+      await waitFor(async () => (await stack.viewer.get("/api/v1/agents/hot")).body.status === "available", { what: "hot agent served" });
+      const task = await stack.operator.post("/api/v1/tasks", { capability: "hotcap", tool_name: "echo", arguments: { hot: 1 } });
+      expect(task.body.agent_name).toBe("hot");
+      expect(await waitForTask(stack.viewer, task.body.task_id)).toMatchObject({ status: "completed", result: { echo: { hot: 1 } } });
+      expect((await stack.operator.delete("/api/v1/agents/hot")).status).toBe(204);
+      await waitFor(async () => (await stack.viewer.get("/api/v1/agents/hot")).status === 404, { what: "hot agent gone" });
+      expect((await stack.operator.post("/api/v1/tasks", { agent_name: "hot", tool_name: "echo" })).status).toBe(404);
+    });
+
     it("registering a stdio agent needs the admin role", async () => {
       const body = { name: "cmd", config: { type: "mcp", transport: "stdio", command: "node", args: ["-e", "0"] } };
       const denied = await stack.operator.post("/api/v1/agents", body);
