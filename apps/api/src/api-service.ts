@@ -4,8 +4,17 @@ import { type ApiKeyConfig, replaceAgentsInPlace, type SwitchyardConfig, watchCo
 import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
-import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
+import {
+  AgentRegistry,
+  ApiKeyStore,
+  AuditLog,
+  CatalogCache,
+  CatalogStore,
+  CircuitBreakerStore,
+  Keys,
+  RateLimiter,
+} from "@switchyard/store";
+import { AgentDirectory, createTaskService, TaskEventHub } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
@@ -58,12 +67,29 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix, skipWaitingForReady: true });
   coordinatorQueue.on("error", () => {});
 
-  const tasks = new TaskService({
+  const registry = new AgentRegistry(redis, storeKeys);
+  const agents = new AgentDirectory(config, registry, catalog);
+  await agents.subscribe(subscriber);
+  const events = new TaskEventHub({
+    prefix: config.redis.prefix,
+    redis,
+    connect: () => {
+      const connection = createRedis({ url: options.redisUrl, role: "blocking", name: "sy-api-events" });
+      connection.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
+      return connection;
+    },
+  });
+  const breakers = new CircuitBreakerStore(redis, storeKeys);
+  const { tasks, scheduler } = createTaskService({
     config,
+    redis,
+    keys: storeKeys,
     queues,
-    index: new TaskIndex(redis, storeKeys),
     catalog,
-    validator: new ToolArgumentValidator(),
+    agents,
+    // A provider agent whose model's circuit is open is skipped when scheduling by capability.
+    isAvailable: async (agent) =>
+      agent.config.type === "openai" || agent.config.type === "anthropic" ? breakers.available(agent.name, agent.config.model) : true,
   });
   const configWatch = options.configFile
     ? watchConfigFile(options.configFile, {
@@ -71,6 +97,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         onChange: (next) => {
           replaceAgentsInPlace(config, next.agents);
           catalog.invalidate();
+          agents.invalidate();
           log.info({ agents: Object.keys(next.agents) }, "config file changed; agents updated");
         },
         onInvalid: (error) => log.warn({ err: error.message }, "config file changed but is invalid; keeping the current agents"),
@@ -88,7 +115,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     queues: closing ? "shutting down" : "ok",
     ...(await options.extraReadiness?.()),
   });
-  const { app } = createApp({
+  const { app, admin } = createApp({
     config,
     keys,
     redis,
@@ -98,8 +125,27 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     queues: allQueues,
     metrics,
     readiness,
+    taskQueues: queues,
+    agents,
+    registry,
+    scheduler,
+    events,
+    rateLimiter: new RateLimiter(redis, storeKeys),
+    audit: new AuditLog(redis, storeKeys, config.limits.audit_max_entries),
+    apiKeys: new ApiKeyStore(redis, storeKeys),
     orchestration,
     waiter,
+  });
+  // Bull Board shows the queues of agents registered at run time too.
+  subscriber.on("message", (channel: string) => {
+    if (channel !== registry.channel()) return;
+    agents
+      .all()
+      .then((all) => {
+        for (const name of all.keys()) queues.get(name);
+        admin.refreshQueues();
+      })
+      .catch(() => {});
   });
 
   const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);
@@ -108,6 +154,18 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     server.once("error", reject);
   });
   server.keepAliveTimeout = 65_000;
+  // Requests Node's HTTP parser rejects (bad framing, oversized headers) get the same JSON error shape.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error.code === "ECONNRESET" && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    const body = JSON.stringify({ error_code: "BAD_REQUEST", message: "malformed HTTP request", details: null });
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -126,6 +184,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      await events.close();
       configWatch?.close();
       await waiter.close();
       await queues.close();

@@ -3,4 +3,6 @@ export * from "./app.js";
 export * from "./auth.js";
 export * from "./http-errors.js";
 export * from "./mcp/index.js";
+export * from "./openapi.js";
+export * from "./route-table.js";
 export * from "./ui/ui-router.js";
