@@ -5,10 +5,12 @@ import type { Logger } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
+import { agentVisibleTo, TaskService, ToolArgumentValidator } from "@switchyard/tasks";
+import { RunStore, WorkflowService } from "@switchyard/workflow";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { loadWorkflowsDir } from "./workflows-dir.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;
@@ -18,6 +20,8 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** Folder relative config paths (workflows_dir) resolve against; default: the working directory. */
+  baseDir?: string;
 }
 
 export interface ApiService {
@@ -53,7 +57,23 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     validator: new ToolArgumentValidator(),
   });
+  const workflows = new WorkflowService({
+    store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
+    coordinator: coordinatorQueue,
+    checkTool: async (tenant, qualified) => {
+      const dot = qualified.indexOf(".");
+      const agent = qualified.slice(0, Math.max(0, dot));
+      const tool = qualified.slice(dot + 1);
+      if (dot <= 0 || !agentVisibleTo(config, agent, tenant)) return `unknown agent in '${qualified}'`;
+      const entry = await catalog.entry(agent);
+      // An agent no worker has published yet is accepted; its tasks wait for the worker.
+      if (entry && !entry.tools.some((t) => t.name === tool)) return `agent '${agent}' has no tool '${tool}'`;
+      return undefined;
+    },
+  });
+  if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
   const { app } = createApp({
+    workflows,
     config,
     keys,
     redis,

@@ -3,6 +3,7 @@ import type { Logger } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogCache } from "@switchyard/store";
 import type { TaskService } from "@switchyard/tasks";
+import type { WorkflowService } from "@switchyard/workflow";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
@@ -10,8 +11,10 @@ import { authenticate, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
+import { runsRouter } from "./routes/runs.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { workflowsRouter } from "./routes/workflows.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -21,6 +24,7 @@ export interface AppDeps {
   tasks: TaskService;
   logger: Logger;
   queues: () => Queue[];
+  workflows?: WorkflowService;
 }
 
 export interface ApiApp {
@@ -45,6 +49,8 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(agentsRouter(deps.config, deps.catalog));
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
+  if (deps.workflows) api.use(workflowsRouter(deps.workflows, deps.config.server.body_limit_bytes));
+  if (deps.workflows) api.use(runsRouter(deps.workflows, deps.redis));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use("/api/v1", api);

@@ -3,14 +3,18 @@ import type { Logger } from "@switchyard/observability";
 import { COORDINATOR_QUEUE } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { Queue, Worker } from "bullmq";
+import { RunStore, WORKFLOW_JOBS } from "@switchyard/workflow";
+import { FlowProducer, Queue, Worker } from "bullmq";
 import { sweep } from "./housekeeping.js";
+import { WorkflowEngine } from "./workflow-engine.js";
 
 export interface CoordinatorServiceOptions {
   config: SwitchyardConfig;
   redisUrl: string;
   logger: Logger;
   sweepEveryMs?: number;
+  /** Coordinator jobs processed at once. */
+  concurrency?: number;
 }
 
 export interface CoordinatorService {
@@ -39,6 +43,16 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   };
   const queue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix });
   queue.on("error", () => {});
+  const flows = new FlowProducer({ connection: redis, prefix: config.redis.prefix });
+  flows.on("error", () => {});
+  const engine = new WorkflowEngine({
+    config,
+    redis,
+    store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
+    flows,
+    queue,
+    logger: log,
+  });
   await queue.upsertJobScheduler(
     COORDINATOR_JOBS.sweep,
     { every: options.sweepEveryMs ?? 30_000 },
@@ -53,12 +67,25 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
           if (report.dropped_agents.length > 0 || report.trimmed_index_entries > 0) log.info(report, "housekeeping");
           return report;
         }
+        case WORKFLOW_JOBS.start:
+        case WORKFLOW_JOBS.step:
+        case WORKFLOW_JOBS.event:
+          return engine.handle(job);
         default:
           log.warn({ job: job.name }, "unknown coordinator job");
           return null;
       }
     },
-    { connection: redis, prefix: config.redis.prefix, concurrency: 4 },
+    {
+      connection: redis,
+      prefix: config.redis.prefix,
+      concurrency: options.concurrency ?? 8,
+      lockDuration: config.limits.lock_duration_ms,
+      stalledInterval: config.limits.stalled_interval_ms,
+      // A coordinator job is an event of a run: losing it would strand the run, so a job whose
+      // coordinator died is always redelivered (processing is idempotent).
+      maxStalledCount: 1_000,
+    },
   );
   worker.on("error", (error) => log.warn({ err: error.message }, "coordinator worker error"));
   await worker.waitUntilReady();
@@ -67,6 +94,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   return {
     close: async () => {
       await worker.close();
+      await engine.close();
+      await flows.close();
       await queue.close();
       await closeRedis(redis);
       log.info("coordinator stopped");

@@ -183,6 +183,11 @@ export const SwitchyardConfig = z.strictObject({
       max_stalled_count: int(0).default(3),
     })
     .prefault({}),
+  /**
+   * Folder of workflow definitions (*.yaml, *.yml, *.json), relative to the config file. The api
+   * defines each one at start for every tenant named in auth.keys (a changed file = a new version).
+   */
+  workflows_dir: z.string().min(1).optional(),
   /** Where the embedded Redis, the generated admin key and sandboxes live. */
   data_dir: z.string().min(1).default(".switchyard"),
   agents: z.record(AgentName, AgentConfig).default({}),

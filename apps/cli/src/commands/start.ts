@@ -57,6 +57,7 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
       redisUrl,
       logger,
       keys,
+      baseDir: loaded.dir,
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
     });

@@ -1,0 +1,265 @@
+import type { SwitchyardConfig } from "@switchyard/config";
+import { decodeFailure, type TaskJobData } from "@switchyard/core";
+import type { Logger } from "@switchyard/observability";
+import { agentQueueName, COORDINATOR_QUEUE, taskJobOptions } from "@switchyard/queue";
+import {
+  type Action,
+  advance,
+  COORDINATOR_JOB_OPTIONS,
+  newRunState,
+  RunEvent,
+  type RunState,
+  type RunStore,
+  reconcileActions,
+  type StoredWorkflow,
+  WORKFLOW_JOBS,
+  WorkflowJobData,
+} from "@switchyard/workflow";
+import { type FlowJob, type FlowProducer, type Job, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+export interface WorkflowEngineDeps {
+  config: SwitchyardConfig;
+  redis: Redis;
+  store: RunStore;
+  flows: FlowProducer;
+  queue: Queue;
+  logger: Logger;
+}
+
+/**
+ * The coordinator side of workflows: turns coordinator jobs into state-machine events, commits
+ * each transition with compare-and-set, then carries out the transition's actions.
+ *
+ * Durability: a step's task job is the child of a `wf-step` job on the coordinator queue
+ * (a BullMQ flow). When the task completes or finally fails, BullMQ moves the parent to `wait`
+ * in the same Lua script, so the completion cannot be lost between processes. If the coordinator
+ * dies after committing a transition but before acting on it, the job is redelivered, the event
+ * is found already applied, and {@link reconcileActions} re-issues the actions, which are
+ * idempotent because every job id is deterministic.
+ */
+export class WorkflowEngine {
+  private readonly definitions = new Map<string, StoredWorkflow>();
+  private readonly agentQueues = new Map<string, Queue>();
+
+  constructor(private readonly deps: WorkflowEngineDeps) {}
+
+  /** Handles one coordinator job whose name is one of WORKFLOW_JOBS. */
+  async handle(job: Job): Promise<unknown> {
+    const data = WorkflowJobData.parse(job.data);
+    const event = await this.eventOf(job.name, data, job);
+    if (!event) return null;
+    return this.apply(data.run_id, event);
+  }
+
+  private async eventOf(name: string, data: WorkflowJobData, job: Job): Promise<RunEvent | undefined> {
+    switch (name) {
+      case WORKFLOW_JOBS.start:
+        return { type: "start" };
+      case WORKFLOW_JOBS.event:
+        return RunEvent.parse(data.event);
+      case WORKFLOW_JOBS.step: {
+        if (!data.step_id) return undefined;
+        const where = { step_id: data.step_id, ...(data.item !== undefined ? { item: data.item } : {}) };
+        const failures = Object.values(await job.getIgnoredChildrenFailures());
+        if (failures.length > 0) {
+          const error = decodeFailure(failures[0]) ?? { code: "INTERNAL", message: "step failed" };
+          return { type: "step_failed", ...where, error: { code: error.code, message: error.message }, attempts: await this.attemptsOf(job) };
+        }
+        const values = Object.values(await job.getChildrenValues());
+        return { type: "step_done", ...where, output: values[0] ?? null, attempts: await this.attemptsOf(job) };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Attempts the step's task took (best effort: the task job may already be trimmed). */
+  private async attemptsOf(parent: Job): Promise<number | undefined> {
+    const data = parent.data as WorkflowJobData;
+    if (!data.agent) return undefined;
+    const childId = String(parent.id).replace(/^done\./, "run.");
+    const child = await this.agentQueue(data.agent).getJob(childId);
+    if (!child) return undefined;
+    return Math.max(child.attemptsStarted ?? 0, child.attemptsMade);
+  }
+
+  /** Applies an event to a run: load, transition, compare-and-set, act. Retries on a lost race. */
+  async apply(runId: string, event: RunEvent): Promise<{ applied: boolean; status?: string }> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const stored = await this.deps.store.load(runId);
+      if (!stored) return { applied: false };
+      const definition = await this.definition(stored.state);
+      const now = Date.now();
+      const result = await advance({ run: stored.state, definition: definition.definition, event, now });
+      if (!result.applied) {
+        // Redelivered or stale: make sure the effects of the state we have did happen.
+        const actions = await reconcileActions({ run: stored.state, definition: definition.definition, now });
+        await this.act(stored.state, actions);
+        return { applied: false, status: stored.state.status };
+      }
+      if (!(await this.deps.store.commit(runId, stored.rev, result.run, result.transitions))) continue;
+      await this.act(result.run, result.actions);
+      return { applied: true, status: result.run.status };
+    }
+    throw new Error(`run ${runId}: too much contention committing ${event.type}`);
+  }
+
+  private async definition(run: RunState): Promise<StoredWorkflow> {
+    const key = `${run.tenant}/${run.workflow}@${run.version}`;
+    let found = this.definitions.get(key);
+    if (!found) {
+      found = await this.deps.store.workflow(run.tenant, run.workflow, run.version);
+      if (!found) throw new Error(`run ${run.run_id}: workflow ${key} is missing`);
+      if (this.definitions.size > 1_000) this.definitions.clear();
+      this.definitions.set(key, found);
+    }
+    return found;
+  }
+
+  private agentQueue(agent: string): Queue {
+    let queue = this.agentQueues.get(agent);
+    if (!queue) {
+      queue = new Queue(agentQueueName(agent), { connection: this.deps.redis, prefix: this.deps.config.redis.prefix, skipWaitingForReady: true });
+      queue.on("error", () => {});
+      this.agentQueues.set(agent, queue);
+    }
+    return queue;
+  }
+
+  private async act(run: RunState, actions: Action[]): Promise<void> {
+    const { config } = this.deps;
+    const flows: FlowJob[] = [];
+    for (const action of actions) {
+      switch (action.type) {
+        case "dispatch": {
+          const agentConfig = config.agents[action.agent];
+          const data: TaskJobData = {
+            v: 1,
+            task_id: action.job_id,
+            tenant: run.tenant,
+            agent: action.agent,
+            tool: action.tool,
+            arguments: action.arguments,
+            timeout_ms: action.timeout_ms ?? agentConfig?.timeout_ms ?? config.limits.task_timeout_ms,
+            priority: 1,
+            created_at: Date.now(),
+            submitted_by: `run.${run.run_id}`,
+          };
+          const taskOptions = taskJobOptions({
+            taskId: action.job_id,
+            priority: 1,
+            maxAttempts: action.attempts,
+            backoffMs: action.backoff_ms,
+            retentionSeconds: config.limits.retention_seconds,
+            // Age only: a count bound could drop a finished task before a redelivery re-adds it.
+            retentionCount: Number.MAX_SAFE_INTEGER,
+          });
+          flows.push({
+            name: WORKFLOW_JOBS.step,
+            queueName: COORDINATOR_QUEUE,
+            data: {
+              run_id: run.run_id,
+              step_id: action.step_id,
+              agent: action.agent,
+              ...(action.item !== undefined ? { item: action.item } : {}),
+            } satisfies WorkflowJobData,
+            opts: { ...COORDINATOR_JOB_OPTIONS, jobId: action.job_id.replace(/^run\./, "done.") },
+            children: [
+              {
+                name: action.tool,
+                queueName: agentQueueName(action.agent),
+                data,
+                opts: { ...taskOptions, removeOnComplete: { age: config.limits.retention_seconds }, removeOnFail: { age: config.limits.retention_seconds }, ignoreDependencyOnFailure: true },
+              },
+            ],
+          });
+          break;
+        }
+        case "timer":
+          await this.deps.queue.add(
+            WORKFLOW_JOBS.event,
+            { run_id: run.run_id, event: action.event },
+            { ...COORDINATOR_JOB_OPTIONS, jobId: action.job_id, delay: action.delay_ms },
+          );
+          break;
+        case "cancel_jobs":
+          await Promise.all(action.job_ids.map((id) => this.cancelJob(id)));
+          break;
+        case "start_child":
+          await this.startChild(run, action);
+          break;
+        case "cancel_child":
+          await this.deps.queue.add(
+            WORKFLOW_JOBS.event,
+            { run_id: action.child_run_id, event: { type: "cancel", reason: "parent run ended" } },
+            { ...COORDINATOR_JOB_OPTIONS, jobId: `cancel.${action.child_run_id}` },
+          );
+          break;
+        case "context_write":
+          // Context documents are not implemented yet (see docs/workflows.md).
+          break;
+        case "finished":
+          if (run.parent) {
+            const event: RunEvent =
+              run.status === "completed"
+                ? { type: "step_done", step_id: run.parent.step_id, ...(run.parent.item !== undefined ? { item: run.parent.item } : {}), output: run.output ?? null }
+                : {
+                    type: "step_failed",
+                    step_id: run.parent.step_id,
+                    ...(run.parent.item !== undefined ? { item: run.parent.item } : {}),
+                    error: { code: run.error?.code ?? "TOOL_ERROR", message: `sub-workflow ${run.workflow} ${run.status}: ${run.error?.message ?? ""}` },
+                  };
+            await this.deps.queue.add(
+              WORKFLOW_JOBS.event,
+              { run_id: run.parent.run_id, event },
+              { ...COORDINATOR_JOB_OPTIONS, jobId: `child.${run.run_id}` },
+            );
+          }
+          this.deps.logger.debug({ run_id: run.run_id, status: action.status }, "run finished");
+          break;
+      }
+    }
+    if (flows.length > 0) await this.deps.flows.addBulk(flows);
+  }
+
+  /** Best effort: a task that is already running finishes, and its result is ignored. */
+  private async cancelJob(jobId: string): Promise<void> {
+    const parent = await this.deps.queue.getJob(jobId.replace(/^run\./, "done."));
+    try {
+      await parent?.remove({ removeChildren: true });
+    } catch {
+      // Locked (running) children cannot be removed; the run no longer listens to them.
+    }
+  }
+
+  private async startChild(run: RunState, action: Extract<Action, { type: "start_child" }>): Promise<void> {
+    const stored = await this.deps.store.workflow(run.tenant, action.workflow);
+    if (!stored) {
+      await this.apply(run.run_id, {
+        type: "step_failed",
+        step_id: action.step_id,
+        ...(action.item !== undefined ? { item: action.item } : {}),
+        error: { code: "NOT_FOUND", message: `no workflow '${action.workflow}'` },
+      });
+      return;
+    }
+    const state = newRunState({
+      run_id: action.child_run_id,
+      tenant: run.tenant,
+      workflow: stored.name,
+      version: stored.version,
+      definition: stored.definition,
+      input: action.input,
+      now: Date.now(),
+      parent: { run_id: run.run_id, step_id: action.step_id, ...(action.item !== undefined ? { item: action.item } : {}) },
+    });
+    // The child's id is deterministic; the idempotency key makes a second create a no-op.
+    await this.deps.store.create(state, `child.${action.child_run_id}`);
+    await this.deps.queue.add(WORKFLOW_JOBS.start, { run_id: action.child_run_id }, { ...COORDINATOR_JOB_OPTIONS, jobId: `start.${action.child_run_id}` });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.agentQueues.values()].map((q) => q.close()));
+  }
+}
