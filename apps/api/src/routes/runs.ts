@@ -1,4 +1,4 @@
-import type { Redis } from "@switchyard/redis";
+import { type Redis, waitForReady } from "@switchyard/redis";
 import { ReportStepRequest, runView, type WorkflowService } from "@switchyard/workflow";
 import { Router } from "express";
 import { z } from "zod";
@@ -53,15 +53,17 @@ export function runsRouter(workflows: WorkflowService, redis: Redis): Router {
     await workflows.run(principal, runId);
     res.status(200).set({ "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     res.flushHeaders();
-    const blocking = redis.duplicate();
+    // XREAD BLOCK holds its connection: each stream gets its own, which waits out Redis blips.
+    const blocking = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     blocking.on("error", () => {});
     let open = true;
-    req.on("close", () => {
+    res.on("close", () => {
       open = false;
       blocking.disconnect();
     });
     let after = typeof req.headers["last-event-id"] === "string" ? req.headers["last-event-id"] : "0";
     try {
+      await waitForReady(blocking);
       while (open) {
         const batch = await workflows.store.events(runId, after, 5_000, blocking);
         for (const { id, transition } of batch) {

@@ -1,0 +1,298 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "./helpers/stack.js";
+import { define, startRun, stepOf, waitForRun, waitForStep } from "./helpers/workflows.js";
+
+describe("workflow engine", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      config: {
+        agents: { mock: { type: "mock", concurrency: 20 } },
+        limits: { backoff_ms: 10 },
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("runs a diamond DAG: parallel branches fan in, outputs flow through templates", async () => {
+    await define(stack.operator, {
+      name: "diamond",
+      steps: [
+        { step_id: "a", tool: "mock.echo", arguments: { n: "{{ input.n }}" } },
+        { step_id: "b", depends_on: ["a"], tool: "mock.echo", arguments: { n: "{{ steps.a.output.echo.n * 2 }}" } },
+        { step_id: "c", depends_on: ["a"], tool: "mock.echo", arguments: { n: "{{ steps.a.output.echo.n + 1 }}" } },
+        {
+          step_id: "d",
+          depends_on: ["b", "c"],
+          tool: "mock.echo",
+          arguments: { sum: "{{ steps.b.output.echo.n + steps.c.output.echo.n }}", text: "b={{ steps.b.output.echo.n }}" },
+        },
+      ],
+    });
+    const runId = await startRun(stack.operator, "diamond", { n: 5 });
+    const run = await waitForRun(stack.operator, runId);
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "d").output).toEqual({ echo: { sum: 16, text: "b=10" } });
+    expect(run.output).toEqual({ d: { echo: { sum: 16, text: "b=10" } } });
+    // d started only after both b and c finished.
+    const d = Date.parse(stepOf(run, "d").started_at);
+    expect(d).toBeGreaterThanOrEqual(Date.parse(stepOf(run, "b").finished_at));
+    expect(d).toBeGreaterThanOrEqual(Date.parse(stepOf(run, "c").finished_at));
+    for (const step of run.steps) expect(step.attempts).toBe(1);
+  });
+
+  it("fans out foreach over 100 items with at most 10 running at once", async () => {
+    await define(stack.operator, {
+      name: "fanout",
+      steps: [
+        { step_id: "list", tool: "mock.echo", arguments: { items: "{{ [1..100] }}" } },
+        {
+          step_id: "each",
+          depends_on: ["list"],
+          foreach: { items: "{{ steps.list.output.echo.items }}", concurrency: 10 },
+          tool: "mock.sleep",
+          arguments: { ms: "{{ item % 3 * 5 }}" },
+        },
+        { step_id: "count", depends_on: ["each"], tool: "mock.echo", arguments: { n: "{{ $count(steps.each.output) }}" } },
+      ],
+    });
+    const runId = await startRun(stack.operator, "fanout");
+    // Watch the live run: never more than 10 items running.
+    let maxRunning = 0;
+    for (;;) {
+      const { body } = await stack.operator.get(`/api/v1/runs/${runId}`);
+      const each = stepOf(body, "each");
+      maxRunning = Math.max(maxRunning, each.items?.running ?? 0);
+      if (["completed", "failed", "cancelled"].includes(body.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const run = await waitForRun(stack.operator, runId);
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "each").items).toMatchObject({ total: 100, completed: 100 });
+    expect(stepOf(run, "count").output).toEqual({ echo: { n: 100 } });
+    expect(maxRunning).toBeGreaterThan(0);
+    expect(maxRunning).toBeLessThanOrEqual(10);
+  });
+
+  it("skips a branch whose condition is false, and what depends only on it", async () => {
+    await define(stack.operator, {
+      name: "branches",
+      steps: [
+        { step_id: "start", tool: "mock.echo", arguments: { kind: "{{ input.kind }}" } },
+        { step_id: "big", depends_on: ["start"], when: "{{ steps.start.output.echo.kind = 'big' }}", tool: "mock.echo", arguments: { b: 1 } },
+        { step_id: "big2", depends_on: ["big"], tool: "mock.echo", arguments: { b: 2 } },
+        { step_id: "small", depends_on: ["start"], when: "steps.start.output.echo.kind = 'small'", tool: "mock.echo", arguments: { s: 1 } },
+        { step_id: "join", depends_on: ["big2", "small"], tool: "mock.echo", arguments: { from: "{{ steps.small.output.echo.s }}" } },
+      ],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "branches", { kind: "small" }));
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "big")).toMatchObject({ status: "skipped", skipped_reason: "condition is false" });
+    expect(stepOf(run, "big2").status).toBe("skipped");
+    expect(stepOf(run, "small").status).toBe("completed");
+    expect(stepOf(run, "join").output).toEqual({ echo: { from: 1 } });
+  });
+
+  it("retries a failing step by its policy, then succeeds", async () => {
+    await define(stack.operator, {
+      name: "retry",
+      steps: [{ step_id: "flaky", tool: "mock.fail", arguments: { fail_attempts: 2 }, retry: { attempts: 3, backoff_ms: 10 } }],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "retry"));
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "flaky")).toMatchObject({ status: "completed", attempts: 3, output: { succeeded_on_attempt: 3 } });
+  });
+
+  it("fails a step that exceeds its timeout, and the run with it", async () => {
+    await define(stack.operator, {
+      name: "timeout",
+      steps: [
+        { step_id: "slow", tool: "mock.sleep", arguments: { ms: 10_000 }, timeout_ms: 300 },
+        { step_id: "after", depends_on: ["slow"], tool: "mock.echo" },
+      ],
+    });
+    const started = Date.now();
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "timeout"));
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(run.status).toBe("failed");
+    expect(stepOf(run, "slow")).toMatchObject({ status: "failed", error: { code: "TIMEOUT" } });
+    expect(stepOf(run, "after").status).toBe("skipped");
+    expect(run.error.code).toBe("TIMEOUT");
+  });
+
+  it("on_failure: continue lets the run go on; a fallback step replaces a failed one", async () => {
+    await define(stack.operator, {
+      name: "tolerant",
+      steps: [
+        { step_id: "broken", tool: "mock.fail", arguments: { message: "nope" }, on_failure: "continue" },
+        { step_id: "primary", tool: "mock.fail", arguments: { message: "down" }, on_failure: { fallback: "backup" } },
+        { step_id: "backup", tool: "mock.echo", arguments: { from: "backup" } },
+        {
+          step_id: "after",
+          depends_on: ["broken", "primary"],
+          tool: "mock.echo",
+          arguments: { broken: "{{ steps.broken.status }}", got: "{{ steps.primary.output.echo.from }}" },
+        },
+      ],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "tolerant"));
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "broken")).toMatchObject({ status: "failed", error: { code: "TOOL_ERROR", message: "nope" } });
+    expect(stepOf(run, "backup").status).toBe("completed");
+    expect(stepOf(run, "after").output).toEqual({ echo: { broken: "failed", got: "backup" } });
+  });
+
+  it("waits on an approval step until it is completed through the API", async () => {
+    await define(stack.operator, {
+      name: "approve",
+      steps: [
+        { step_id: "draft", tool: "mock.echo", arguments: { text: "hello" } },
+        { step_id: "review", depends_on: ["draft"], approval: { prompt: "ship it?" } },
+        { step_id: "publish", depends_on: ["review"], tool: "mock.echo", arguments: { note: "{{ steps.review.output.note }}" } },
+      ],
+    });
+    const runId = await startRun(stack.operator, "approve");
+    await waitForStep(stack.operator, runId, "review", "waiting");
+    // Reporting a step that is not waiting is a conflict; a viewer may not approve.
+    expect((await stack.operator.post(`/api/v1/runs/${runId}/steps/draft/complete`, {})).status).toBe(409);
+    expect((await stack.viewer.post(`/api/v1/runs/${runId}/steps/review/complete`, {})).status).toBe(403);
+    expect((await stack.otherTenant.post(`/api/v1/runs/${runId}/steps/review/complete`, {})).status).toBe(404);
+    const approved = await stack.operator.post(`/api/v1/runs/${runId}/steps/review/complete`, { output: { approved: true, note: "lgtm" } });
+    expect(approved.status).toBe(202);
+    const run = await waitForRun(stack.operator, runId);
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "review")).toMatchObject({ status: "completed", output: { approved: true, note: "lgtm" } });
+    expect(stepOf(run, "publish").output).toEqual({ echo: { note: "lgtm" } });
+  });
+
+  it("a rejected approval fails the run", async () => {
+    const runId = await startRun(stack.operator, "approve");
+    await waitForStep(stack.operator, runId, "review", "waiting");
+    expect((await stack.operator.post(`/api/v1/runs/${runId}/steps/review/fail`, { message: "not yet" })).status).toBe(202);
+    const run = await waitForRun(stack.operator, runId);
+    expect(run.status).toBe("failed");
+    expect(stepOf(run, "review").error).toEqual({ code: "TOOL_ERROR", message: "not yet" });
+    expect(stepOf(run, "publish").status).toBe("skipped");
+  });
+
+  it("cancels a run: running steps are cancelled, the rest skipped", async () => {
+    await define(stack.operator, {
+      name: "cancellable",
+      steps: [
+        { step_id: "long", tool: "mock.sleep", arguments: { ms: 2_000 } },
+        { step_id: "next", depends_on: ["long"], tool: "mock.echo" },
+      ],
+    });
+    const runId = await startRun(stack.operator, "cancellable");
+    await waitForStep(stack.operator, runId, "long", "running");
+    expect((await stack.operator.post(`/api/v1/runs/${runId}/cancel`, {})).status).toBe(202);
+    const run = await waitForRun(stack.operator, runId);
+    expect(run.status).toBe("cancelled");
+    expect(stepOf(run, "long").status).toBe("cancelled");
+    expect(stepOf(run, "next").status).toBe("skipped");
+    expect((await stack.operator.post(`/api/v1/runs/${runId}/cancel`, {})).status).toBe(409);
+  });
+
+  it("rejects a cycle with a 422 naming the cycle, and other graph errors naming their steps", async () => {
+    const cycle = await stack.operator.post("/api/v1/workflows", {
+      name: "loop",
+      steps: [
+        { step_id: "a", tool: "mock.echo", depends_on: ["c"] },
+        { step_id: "b", tool: "mock.echo", depends_on: ["a"] },
+        { step_id: "c", tool: "mock.echo", depends_on: ["b"] },
+        { step_id: "d", tool: "mock.echo" },
+      ],
+    });
+    expect(cycle.status).toBe(422);
+    expect(cycle.body.error_code).toBe("UNPROCESSABLE");
+    expect(cycle.body.message).toMatch(/cycle: (a → b → c → a|b → c → a → b|c → a → b → c)/);
+    expect(cycle.body.details.steps.sort()).toEqual(["a", "b", "c"]);
+
+    const cases: Array<[unknown, RegExp]> = [
+      [{ name: "x", steps: [{ step_id: "a", tool: "mock.echo", depends_on: ["ghost"] }] }, /unknown step 'ghost'/],
+      [{ name: "x", steps: [{ step_id: "a", tool: "mock.echo" }, { step_id: "a", tool: "mock.echo" }] }, /duplicate step id 'a'/],
+      [{ name: "x", steps: [{ step_id: "a", tool: "mock.nope" }] }, /no tool 'nope'/],
+      [{ name: "x", steps: [{ step_id: "a", tool: "ghost.echo" }] }, /unknown agent/],
+      [
+        { name: "x", steps: [{ step_id: "a", tool: "mock.echo" }, { step_id: "b", tool: "mock.echo", arguments: { v: "{{ steps.a.output }}" } }] },
+        /reads steps.a, which is not upstream/,
+      ],
+    ];
+    for (const [body, message] of cases) {
+      const response = await stack.operator.post("/api/v1/workflows", body);
+      expect(response.status, JSON.stringify(response.body)).toBe(422);
+      expect(response.body.message).toMatch(message);
+    }
+  });
+
+  it("accepts YAML, versions edits, and runs keep the version they started with", async () => {
+    const yaml = `name: versioned
+steps:
+  - step_id: only
+    tool: mock.echo
+    arguments: { v: 1 }
+`;
+    const first = await stack.operator.post("/api/v1/workflows", yaml, { "content-type": "application/yaml" });
+    expect(first.status).toBe(201);
+    expect(first.body.version).toBe(1);
+    const same = await stack.operator.post("/api/v1/workflows", yaml, { "content-type": "application/yaml" });
+    expect(same.body).toMatchObject({ version: 1, created: false });
+    const oldRun = await startRun(stack.operator, "versioned");
+    const second = await stack.operator.post("/api/v1/workflows", yaml.replace("v: 1", "v: 2"), { "content-type": "application/yaml" });
+    expect(second.body.version).toBe(2);
+    const newRun = await startRun(stack.operator, "versioned");
+    expect((await waitForRun(stack.operator, oldRun)).output).toEqual({ only: { echo: { v: 1 } } });
+    expect((await waitForRun(stack.operator, newRun)).output).toEqual({ only: { echo: { v: 2 } } });
+    expect((await stack.operator.get("/api/v1/workflows/versioned?version=1")).body.definition.steps[0].arguments).toEqual({ v: 1 });
+  });
+
+  it("an idempotency key returns the same run; runs are listed and tenant-scoped", async () => {
+    const key = { "idempotency-key": `k-${Date.now()}` };
+    const a = await stack.operator.post("/api/v1/workflows/versioned/runs", { input: {} }, key);
+    const b = await stack.operator.post("/api/v1/workflows/versioned/runs", { input: {} }, key);
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(200);
+    expect(b.body.run_id).toBe(a.body.run_id);
+    await waitForRun(stack.operator, a.body.run_id);
+    const list = await stack.viewer.get("/api/v1/runs?limit=500");
+    expect(list.body.runs.map((r: any) => r.run_id)).toContain(a.body.run_id);
+    expect((await stack.otherTenant.get(`/api/v1/runs/${a.body.run_id}`)).status).toBe(404);
+    expect((await stack.otherTenant.get("/api/v1/runs")).body.runs).toEqual([]);
+  });
+
+  it("streams step transitions as server-sent events", async () => {
+    const runId = await startRun(stack.operator, "diamond", { n: 1 });
+    const response = await fetch(`${stack.url}/api/v1/runs/${runId}/events`, { headers: { authorization: "Bearer test-viewer-key-0123456789" } });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const text = await response.text();
+    const events = text
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => JSON.parse(line.slice(6)));
+    expect(events.at(-1)).toMatchObject({ kind: "run", status: "completed" });
+    const completed = events.filter((e) => e.kind === "step" && e.status === "completed").map((e) => e.step_id);
+    expect(completed.sort()).toEqual(["a", "b", "c", "d"]);
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+  });
+
+  it("runs a sub-workflow as a step", async () => {
+    await define(stack.operator, {
+      name: "team",
+      steps: [{ step_id: "work", tool: "mock.echo", arguments: { team: "{{ input.team }}" } }],
+    });
+    await define(stack.operator, {
+      name: "org",
+      steps: [
+        { step_id: "teams", foreach: "{{ ['red', 'blue'] }}", workflow: "team", arguments: { team: "{{ item }}" } },
+        { step_id: "report", depends_on: ["teams"], tool: "mock.echo", arguments: { teams: "{{ steps.teams.output.work.echo.team }}" } },
+      ],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "org"));
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "report").output).toEqual({ echo: { teams: ["red", "blue"] } });
+  });
+});
