@@ -102,32 +102,19 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
       return runs.every((r) => ["completed", "failed", "cancelled"].includes(r.status)) ? runs : undefined;
     };
 
-    // Kill at random points until the runs are done (at most 8 kills, then let them finish).
-    let kills = 0;
+    // Kill at random points while the runs are in flight: the coordinator, a worker, or both at
+    // once, in turn, until the runs are done (at most 9 kills, then let them finish).
     const killed: string[] = [];
-    while (kills < 8 && !(await finished())) {
-      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 1_000));
-      if (Math.random() < 0.5) {
-        await kill(coordinator);
-        killed.push("coordinator");
-        coordinator = await spawn("coordinator");
-      } else {
-        const victim = workers.shift() as CliProcess;
-        await kill(victim);
-        killed.push("worker");
-        workers.push(await spawn("worker"));
-      }
-      kills += 1;
+    const first = Math.floor(Math.random() * 3);
+    for (let round = 0; round < 9 && !(await finished()); round++) {
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 700));
+      const which = (first + round) % 3;
+      const victim = which === 0 ? undefined : (workers.shift() as CliProcess);
+      await Promise.all([which !== 1 ? kill(coordinator) : undefined, victim ? kill(victim) : undefined]);
+      killed.push(["coordinator", "worker", "both"][which] as string);
+      [coordinator] = await Promise.all([which !== 1 ? spawn("coordinator") : coordinator, victim ? spawn("worker").then((w) => workers.push(w)) : undefined]);
     }
-    // Make sure both kinds were killed at least once while work was in flight.
-    if (!killed.includes("coordinator")) {
-      await kill(coordinator);
-      coordinator = await spawn("coordinator");
-    }
-    if (!killed.includes("worker")) {
-      await kill(workers.shift() as CliProcess);
-      workers.push(await spawn("worker"));
-    }
+    expect(killed.length).toBeGreaterThanOrEqual(2);
 
     const runs = await waitFor(finished, { timeoutMs: 120_000, intervalMs: 250, what: "all chaos runs to finish" });
     for (const [n, run] of runs.entries()) {
