@@ -9,8 +9,8 @@ import { stringify } from "yaml";
 import { type CliProcess, spawnCli } from "./helpers/cli.js";
 import { apiClient } from "./helpers/http.js";
 import { connect, deletePrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
-import { define } from "./helpers/workflows.js";
 import { waitFor } from "./helpers/wait.js";
+import { define } from "./helpers/workflows.js";
 
 const RUNS = 50;
 const KEY = "chaos-admin-key-0123456789";
@@ -26,7 +26,12 @@ const WORKFLOW = {
     { step_id: "c2", depends_on: ["b"], tool: "mock.echo", arguments: { v: "{{ steps.b.output.echo.v + 2 }}" } },
     { step_id: "s2", depends_on: ["c1"], tool: "mock.sleep", arguments: { ms: 150 } },
     { step_id: "s3", depends_on: ["c2"], tool: "mock.sleep", arguments: { ms: 100 } },
-    { step_id: "d", depends_on: ["s2", "s3", "c1", "c2"], tool: "mock.echo", arguments: { v: "{{ steps.c1.output.echo.v + steps.c2.output.echo.v }}" } },
+    {
+      step_id: "d",
+      depends_on: ["s2", "s3", "c1", "c2"],
+      tool: "mock.echo",
+      arguments: { v: "{{ steps.c1.output.echo.v + steps.c2.output.echo.v }}" },
+    },
     { step_id: "s4", depends_on: ["d"], tool: "mock.sleep", arguments: { ms: 100 } },
     { step_id: "e", depends_on: ["s4", "d"], tool: "mock.echo", arguments: { v: "{{ steps.d.output.echo.v * 10 }}" } },
   ],
@@ -112,7 +117,10 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
       const victim = which === 0 ? undefined : (workers.shift() as CliProcess);
       await Promise.all([which !== 1 ? kill(coordinator) : undefined, victim ? kill(victim) : undefined]);
       killed.push(["coordinator", "worker", "both"][which] as string);
-      [coordinator] = await Promise.all([which !== 1 ? spawn("coordinator") : coordinator, victim ? spawn("worker").then((w) => workers.push(w)) : undefined]);
+      [coordinator] = await Promise.all([
+        which !== 1 ? spawn("coordinator") : coordinator,
+        victim ? spawn("worker").then((w) => workers.push(w)) : undefined,
+      ]);
     }
     expect(killed.length).toBeGreaterThanOrEqual(2);
 
@@ -151,6 +159,7 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
         else retried += 1;
       }
     }
-    console.log(`chaos: kills=${JSON.stringify(killed)} steps retried after a worker kill=${retried} of ${RUNS * 10}`);
+    // Retries happen only for tasks a killed worker held; far fewer than all steps.
+    expect(retried).toBeLessThan(RUNS * 10);
   });
 });

@@ -82,7 +82,13 @@ describe("workflow engine", () => {
       name: "branches",
       steps: [
         { step_id: "start", tool: "mock.echo", arguments: { kind: "{{ input.kind }}" } },
-        { step_id: "big", depends_on: ["start"], when: "{{ steps.start.output.echo.kind = 'big' }}", tool: "mock.echo", arguments: { b: 1 } },
+        {
+          step_id: "big",
+          depends_on: ["start"],
+          when: "{{ steps.start.output.echo.kind = 'big' }}",
+          tool: "mock.echo",
+          arguments: { b: 1 },
+        },
         { step_id: "big2", depends_on: ["big"], tool: "mock.echo", arguments: { b: 2 } },
         { step_id: "small", depends_on: ["start"], when: "steps.start.output.echo.kind = 'small'", tool: "mock.echo", arguments: { s: 1 } },
         { step_id: "join", depends_on: ["big2", "small"], tool: "mock.echo", arguments: { from: "{{ steps.small.output.echo.s }}" } },
@@ -213,11 +219,26 @@ describe("workflow engine", () => {
 
     const cases: Array<[unknown, RegExp]> = [
       [{ name: "x", steps: [{ step_id: "a", tool: "mock.echo", depends_on: ["ghost"] }] }, /unknown step 'ghost'/],
-      [{ name: "x", steps: [{ step_id: "a", tool: "mock.echo" }, { step_id: "a", tool: "mock.echo" }] }, /duplicate step id 'a'/],
+      [
+        {
+          name: "x",
+          steps: [
+            { step_id: "a", tool: "mock.echo" },
+            { step_id: "a", tool: "mock.echo" },
+          ],
+        },
+        /duplicate step id 'a'/,
+      ],
       [{ name: "x", steps: [{ step_id: "a", tool: "mock.nope" }] }, /no tool 'nope'/],
       [{ name: "x", steps: [{ step_id: "a", tool: "ghost.echo" }] }, /unknown agent/],
       [
-        { name: "x", steps: [{ step_id: "a", tool: "mock.echo" }, { step_id: "b", tool: "mock.echo", arguments: { v: "{{ steps.a.output }}" } }] },
+        {
+          name: "x",
+          steps: [
+            { step_id: "a", tool: "mock.echo" },
+            { step_id: "b", tool: "mock.echo", arguments: { v: "{{ steps.a.output }}" } },
+          ],
+        },
         /reads steps.a, which is not upstream/,
       ],
     ];
@@ -265,7 +286,9 @@ steps:
 
   it("streams step transitions as server-sent events", async () => {
     const runId = await startRun(stack.operator, "diamond", { n: 1 });
-    const response = await fetch(`${stack.url}/api/v1/runs/${runId}/events`, { headers: { authorization: "Bearer test-viewer-key-0123456789" } });
+    const response = await fetch(`${stack.url}/api/v1/runs/${runId}/events`, {
+      headers: { authorization: "Bearer test-viewer-key-0123456789" },
+    });
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     const text = await response.text();
     const events = text
@@ -294,5 +317,88 @@ steps:
     const run = await waitForRun(stack.operator, await startRun(stack.operator, "org"));
     expect(run.status).toBe("completed");
     expect(stepOf(run, "report").output).toEqual({ echo: { teams: ["red", "blue"] } });
+  });
+
+  it("passes a versioned context document between steps, keeping its history", async () => {
+    await define(stack.operator, {
+      name: "handoff",
+      steps: [
+        {
+          step_id: "intake",
+          tool: "mock.echo",
+          arguments: { customer: "{{ input.customer }}" },
+          context_write: { "variables.customer": "{{ output.echo.customer }}", conversation: ["hello"] },
+        },
+        {
+          step_id: "answer",
+          depends_on: ["intake"],
+          context: ["variables.customer"],
+          tool: "mock.echo",
+          arguments: { greet: "Hi {{ context.variables.customer }}", sees_conversation: "{{ $exists(context.conversation) }}" },
+          context_write: { conversation: "{{ ['hello', 'Hi ' & context.variables.customer] }}" },
+        },
+      ],
+    });
+    const runId = (
+      await stack.operator.post("/api/v1/workflows/handoff/runs", { input: { customer: "Ada" }, context: { channel: "chat" } })
+    ).body.run_id;
+    const run = await waitForRun(stack.operator, runId);
+    expect(run.status).toBe("completed");
+    // A step reads only what it declares.
+    expect(stepOf(run, "answer").output).toEqual({ echo: { greet: "Hi Ada", sees_conversation: false } });
+    const latest = await stack.viewer.get(`/api/v1/runs/${runId}/context`);
+    expect(latest.body).toMatchObject({
+      version: 3,
+      document: { channel: "chat", variables: { customer: "Ada" }, conversation: ["hello", "Hi Ada"] },
+    });
+    expect(latest.body.history.map((h: any) => [h.version, h.by, h.paths])).toEqual([
+      [1, "start", ["channel"]],
+      [2, "step.intake", ["variables.customer", "conversation"]],
+      [3, "step.answer", ["conversation"]],
+    ]);
+    const past = await stack.viewer.get(`/api/v1/runs/${runId}/context?version=2`);
+    expect(past.body.document).toEqual({ channel: "chat", variables: { customer: "Ada" }, conversation: ["hello"] });
+    expect((await stack.otherTenant.get(`/api/v1/runs/${runId}/context`)).status).toBe(404);
+    expect((await stack.viewer.get(`/api/v1/runs/${runId}/context?version=9`)).status).toBe(404);
+  });
+
+  it("decomposes a task, runs the subtasks in parallel and merges their results", async () => {
+    await define(stack.operator, {
+      name: "hub",
+      steps: [
+        {
+          step_id: "split",
+          decompose: { tool: "mock.split", arguments: { text: "{{ input.text }}" }, subtask_tool: "mock.echo", merge: "object" },
+        },
+        {
+          step_id: "concat",
+          decompose: { tool: "mock.split", arguments: { text: "x;y", separator: ";", tool: "mock.echo" }, merge: "concat", concurrency: 1 },
+        },
+        {
+          step_id: "summary",
+          decompose: { tool: "mock.split", arguments: { text: "p,q" }, subtask_tool: "mock.echo", merge: "llm", merge_tool: "mock.echo" },
+        },
+      ],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "hub", { text: "alpha, beta, gamma" }));
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "split").output).toEqual({
+      "part-1": { echo: { message: "alpha" } },
+      "part-2": { echo: { message: "beta" } },
+      "part-3": { echo: { message: "gamma" } },
+    });
+    expect(stepOf(run, "split").items).toMatchObject({ total: 3, completed: 3 });
+    expect(stepOf(run, "concat").output).toEqual([{ echo: { message: "x" } }, { echo: { message: "y" } }]);
+    expect(stepOf(run, "summary").output.echo.results).toEqual([{ echo: { message: "p" } }, { echo: { message: "q" } }]);
+  });
+
+  it("fails a decompose step whose splitter returns no subtask list", async () => {
+    await define(stack.operator, {
+      name: "badsplit",
+      steps: [{ step_id: "split", decompose: { tool: "mock.echo", arguments: { subtasks: "nope" }, subtask_tool: "mock.echo" } }],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "badsplit"));
+    expect(run.status).toBe("failed");
+    expect(stepOf(run, "split").error.code).toBe("VALIDATION_FAILED");
   });
 });

@@ -6,7 +6,7 @@ import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { agentVisibleTo, TaskService, ToolArgumentValidator } from "@switchyard/tasks";
-import { RunStore, WorkflowService } from "@switchyard/workflow";
+import { ContextStore, RunStore, WorkflowService } from "@switchyard/workflow";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
@@ -59,6 +59,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   });
   const workflows = new WorkflowService({
     store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
+    contexts: new ContextStore(redis, config.redis.prefix, config.limits.retention_seconds),
     coordinator: coordinatorQueue,
     checkTool: async (tenant, qualified) => {
       const dot = qualified.indexOf(".");

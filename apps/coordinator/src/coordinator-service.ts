@@ -3,7 +3,7 @@ import type { Logger } from "@switchyard/observability";
 import { COORDINATOR_QUEUE } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { RunStore, WORKFLOW_JOBS } from "@switchyard/workflow";
+import { ContextStore, RunStore, WORKFLOW_JOBS } from "@switchyard/workflow";
 import { FlowProducer, Queue, Worker } from "bullmq";
 import { sweep } from "./housekeeping.js";
 import { WorkflowEngine } from "./workflow-engine.js";
@@ -49,6 +49,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     config,
     redis,
     store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
+    contexts: new ContextStore(redis, config.redis.prefix, config.limits.retention_seconds),
     flows,
     queue,
     logger: log,

@@ -6,6 +6,7 @@ import {
   type Action,
   advance,
   COORDINATOR_JOB_OPTIONS,
+  type ContextStore,
   newRunState,
   RunEvent,
   type RunState,
@@ -22,6 +23,7 @@ export interface WorkflowEngineDeps {
   config: SwitchyardConfig;
   redis: Redis;
   store: RunStore;
+  contexts: ContextStore;
   flows: FlowProducer;
   queue: Queue;
   logger: Logger;
@@ -64,7 +66,12 @@ export class WorkflowEngine {
         const failures = Object.values(await job.getIgnoredChildrenFailures());
         if (failures.length > 0) {
           const error = decodeFailure(failures[0]) ?? { code: "INTERNAL", message: "step failed" };
-          return { type: "step_failed", ...where, error: { code: error.code, message: error.message }, attempts: await this.attemptsOf(job) };
+          return {
+            type: "step_failed",
+            ...where,
+            error: { code: error.code, message: error.message },
+            attempts: await this.attemptsOf(job),
+          };
         }
         const values = Object.values(await job.getChildrenValues());
         return { type: "step_done", ...where, output: values[0] ?? null, attempts: await this.attemptsOf(job) };
@@ -91,13 +98,20 @@ export class WorkflowEngine {
       if (!stored) return { applied: false };
       const definition = await this.definition(stored.state);
       const now = Date.now();
-      const result = await advance({ run: stored.state, definition: definition.definition, event, now });
+      const usesContext = definition.definition.steps.some((s) => s.context);
+      const context = usesContext ? (await this.deps.contexts.read(stored.state.tenant, runId))?.document : undefined;
+      const base = { run: stored.state, definition: definition.definition, now, ...(context ? { context } : {}) };
+      const result = await advance({ ...base, event });
       if (!result.applied) {
         // Redelivered or stale: make sure the effects of the state we have did happen.
-        const actions = await reconcileActions({ run: stored.state, definition: definition.definition, now });
-        await this.act(stored.state, actions);
+        await this.act(stored.state, await reconcileActions(base));
         return { applied: false, status: stored.state.status };
       }
+      // Context writes go first and are idempotent per step, so a crash before the commit below
+      // neither loses them nor, on redelivery, writes them twice.
+      for (const action of result.actions)
+        if (action.type === "context_write")
+          await this.deps.contexts.write(stored.state.tenant, runId, `step.${action.step_id}`, action.values, now);
       if (!(await this.deps.store.commit(runId, stored.rev, result.run, result.transitions))) continue;
       await this.act(result.run, result.actions);
       return { applied: true, status: result.run.status };
@@ -120,7 +134,11 @@ export class WorkflowEngine {
   private agentQueue(agent: string): Queue {
     let queue = this.agentQueues.get(agent);
     if (!queue) {
-      queue = new Queue(agentQueueName(agent), { connection: this.deps.redis, prefix: this.deps.config.redis.prefix, skipWaitingForReady: true });
+      queue = new Queue(agentQueueName(agent), {
+        connection: this.deps.redis,
+        prefix: this.deps.config.redis.prefix,
+        skipWaitingForReady: true,
+      });
       queue.on("error", () => {});
       this.agentQueues.set(agent, queue);
     }
@@ -170,7 +188,12 @@ export class WorkflowEngine {
                 name: action.tool,
                 queueName: agentQueueName(action.agent),
                 data,
-                opts: { ...taskOptions, removeOnComplete: { age: config.limits.retention_seconds }, removeOnFail: { age: config.limits.retention_seconds }, ignoreDependencyOnFailure: true },
+                opts: {
+                  ...taskOptions,
+                  removeOnComplete: { age: config.limits.retention_seconds },
+                  removeOnFail: { age: config.limits.retention_seconds },
+                  ignoreDependencyOnFailure: true,
+                },
               },
             ],
           });
@@ -197,18 +220,26 @@ export class WorkflowEngine {
           );
           break;
         case "context_write":
-          // Context documents are not implemented yet (see docs/workflows.md).
+          // Written before the commit (see apply).
           break;
         case "finished":
           if (run.parent) {
             const event: RunEvent =
               run.status === "completed"
-                ? { type: "step_done", step_id: run.parent.step_id, ...(run.parent.item !== undefined ? { item: run.parent.item } : {}), output: run.output ?? null }
+                ? {
+                    type: "step_done",
+                    step_id: run.parent.step_id,
+                    ...(run.parent.item !== undefined ? { item: run.parent.item } : {}),
+                    output: run.output ?? null,
+                  }
                 : {
                     type: "step_failed",
                     step_id: run.parent.step_id,
                     ...(run.parent.item !== undefined ? { item: run.parent.item } : {}),
-                    error: { code: run.error?.code ?? "TOOL_ERROR", message: `sub-workflow ${run.workflow} ${run.status}: ${run.error?.message ?? ""}` },
+                    error: {
+                      code: run.error?.code ?? "TOOL_ERROR",
+                      message: `sub-workflow ${run.workflow} ${run.status}: ${run.error?.message ?? ""}`,
+                    },
                   };
             await this.deps.queue.add(
               WORKFLOW_JOBS.event,
@@ -256,7 +287,11 @@ export class WorkflowEngine {
     });
     // The child's id is deterministic; the idempotency key makes a second create a no-op.
     await this.deps.store.create(state, `child.${action.child_run_id}`);
-    await this.deps.queue.add(WORKFLOW_JOBS.start, { run_id: action.child_run_id }, { ...COORDINATOR_JOB_OPTIONS, jobId: `start.${action.child_run_id}` });
+    await this.deps.queue.add(
+      WORKFLOW_JOBS.start,
+      { run_id: action.child_run_id },
+      { ...COORDINATOR_JOB_OPTIONS, jobId: `start.${action.child_run_id}` },
+    );
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,7 @@ const agentCommon = {
   fallback: z.array(AgentName).optional(),
 };
 
-const MockTool = z.enum(["echo", "sleep", "fail"]);
+const MockTool = z.enum(["echo", "sleep", "fail", "split"]);
 export const MockAgentConfig = z.strictObject({
   type: z.literal("mock"),
   ...agentCommon,

@@ -1,3 +1,4 @@
+export * from "./context-store.js";
 export * from "./machine.js";
 export * from "./run-store.js";
 export * from "./schema.js";

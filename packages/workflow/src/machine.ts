@@ -1,4 +1,5 @@
 import { splitQualifiedToolName } from "@switchyard/core";
+import { pickPaths, setPath } from "./context-store.js";
 import {
   type ItemState,
   type RunEvent,
@@ -119,7 +120,7 @@ class Transition {
     readonly run: RunState,
     readonly def: WorkflowDefinition,
     readonly now: number,
-    readonly context: Record<string, unknown> | undefined,
+    public context: Record<string, unknown> | undefined,
   ) {
     this.byId = new Map(def.steps.map((s) => [s.step_id, s]));
     for (const step of def.steps) {
@@ -166,11 +167,13 @@ class Transition {
     return s.output ?? null;
   }
 
-  scope(extra: Scope = {}): Scope {
+  /** Template scope; a step sees only the context paths it declares. */
+  scope(extra: Scope = {}, step?: StepDefinition): Scope {
+    const context = step?.context && this.context ? pickPaths(this.context, step.context) : {};
     const steps: Record<string, unknown> = {};
     for (const [id, s] of Object.entries(this.run.steps))
       steps[id] = { output: this.visibleOutput(id), status: s.status, ...(s.error ? { error: s.error } : {}) };
-    return { input: this.run.input, steps, run: { id: this.run.run_id }, context: this.context ?? {}, ...extra };
+    return { input: this.run.input, steps, run: { id: this.run.run_id }, context, ...extra };
   }
 
   /** A dependency no longer blocks its dependents. */
@@ -191,8 +194,10 @@ class Transition {
         const step = this.byId.get(id);
         jobIds.push(...this.liveJobIds(id, s));
         if (step && stepKind(step) === "workflow") {
-          if (s.items) s.items.forEach((it, i) => it.status === "running" && this.actions.push({ type: "cancel_child", child_run_id: childRunId(this.run.run_id, id, i) }));
-          else this.actions.push({ type: "cancel_child", child_run_id: childRunId(this.run.run_id, id) });
+          if (s.items) {
+            for (const [i, it] of s.items.entries())
+              if (it.status === "running") this.actions.push({ type: "cancel_child", child_run_id: childRunId(this.run.run_id, id, i) });
+          } else this.actions.push({ type: "cancel_child", child_run_id: childRunId(this.run.run_id, id) });
         }
         for (const it of s.items ?? []) if (!isTerminal(it.status)) it.status = "cancelled";
         this.setStep(id, { status: "cancelled", finished_at: this.now });
@@ -242,14 +247,31 @@ export async function advance(input: AdvanceInput): Promise<AdvanceResult> {
   if (RUN_TERMINAL.has(run.status)) return none;
   const applied = await applyEvent(t, input.event);
   if (!applied) return none;
+  await flushContextWrites(t);
   if (run.status === "running") await schedule(t);
-  for (const id of t.pendingContextWrites) {
+  return { run, actions: t.actions, transitions: t.transitions, applied: true };
+}
+
+/**
+ * Renders the context writes of steps that just completed, applies them to the in-memory
+ * document (so steps started in this same transition read them) and emits them as actions.
+ */
+async function flushContextWrites(t: Transition): Promise<void> {
+  while (t.pendingContextWrites.length > 0) {
+    const id = t.pendingContextWrites.shift() as string;
     const step = t.byId.get(id);
     if (!step?.context_write) continue;
-    const values = (await render(step.context_write, t.scope({ output: t.state(id).output }))) as Record<string, unknown>;
-    t.actions.unshift({ type: "context_write", step_id: id, values });
+    let values: Record<string, unknown>;
+    try {
+      values = (await render(step.context_write, t.scope({ output: t.state(id).output }, step))) as Record<string, unknown>;
+    } catch (error) {
+      t.failStep(id, { code: "VALIDATION_FAILED", message: `context_write: ${(error as Error).message}` });
+      continue;
+    }
+    t.context = structuredClone(t.context ?? {});
+    for (const [path, value] of Object.entries(values)) setPath(t.context, path, value);
+    t.actions.push({ type: "context_write", step_id: id, values });
   }
-  return { run, actions: t.actions, transitions: t.transitions, applied: true };
 }
 
 async function applyEvent(t: Transition, event: RunEvent): Promise<boolean> {
@@ -316,7 +338,8 @@ async function applyStepOutcome(
   if (event.item !== undefined) {
     const it = s.items?.[event.item];
     if (!it || it.status !== "running" || (s.phase !== undefined && s.phase !== "run")) return false;
-    if (event.type === "step_timeout") t.actions.push({ type: "cancel_jobs", job_ids: [stepJobId(t.run.run_id, step.step_id, event.item)] });
+    if (event.type === "step_timeout")
+      t.actions.push({ type: "cancel_jobs", job_ids: [stepJobId(t.run.run_id, step.step_id, event.item)] });
     it.finished_at = t.now;
     if (outcome.attempts !== undefined) it.attempts = outcome.attempts;
     if (outcome.kind === "done") {
@@ -389,6 +412,7 @@ export function subtasksOf(output: unknown): Subtask[] | undefined {
 async function schedule(t: Transition): Promise<void> {
   for (let progress = true; progress && t.run.status === "running"; ) {
     progress = false;
+    await flushContextWrites(t);
     for (const step of t.def.steps) {
       if (t.run.status !== "running") return;
       const s = t.state(step.step_id);
@@ -441,7 +465,7 @@ async function maybeStart(t: Transition, step: StepDefinition, s: StepState): Pr
     t.setStep(id, { status: "skipped", skipped_reason: "every dependency was skipped" });
     return true;
   }
-  const scope = t.scope();
+  const scope = t.scope({}, step);
   try {
     if (step.when && !(await condition(step.when, scope))) {
       t.setStep(id, { status: "skipped", skipped_reason: "condition is false" });
@@ -478,7 +502,13 @@ async function maybeStart(t: Transition, step: StepDefinition, s: StepState): Pr
   const kind = stepKind(step);
   if (kind === "participant" || kind === "approval") {
     t.setStep(id, { status: "waiting" });
-    if (step.timeout_ms) t.actions.push({ type: "timer", job_id: timerJobId(t.run.run_id, id), delay_ms: step.timeout_ms, event: { type: "step_timeout", step_id: id } });
+    if (step.timeout_ms)
+      t.actions.push({
+        type: "timer",
+        job_id: timerJobId(t.run.run_id, id),
+        delay_ms: step.timeout_ms,
+        event: { type: "step_timeout", step_id: id },
+      });
     return true;
   }
   if (kind === "decompose" && step.decompose) {
@@ -501,7 +531,13 @@ async function maybeStart(t: Transition, step: StepDefinition, s: StepState): Pr
       return fail(`arguments: ${(error as Error).message}`);
     }
     t.setStep(id, { status: "running" });
-    t.actions.push({ type: "start_child", step_id: id, child_run_id: childRunId(t.run.run_id, id), workflow: step.workflow, input: childInput });
+    t.actions.push({
+      type: "start_child",
+      step_id: id,
+      child_run_id: childRunId(t.run.run_id, id),
+      workflow: step.workflow,
+      input: childInput,
+    });
     armTimer(t, step);
     return true;
   }
@@ -584,7 +620,7 @@ async function pumpItems(t: Transition, step: StepDefinition, s: StepState): Pro
     running += 1;
     changed = true;
     t.note(step.step_id, "running", i);
-    const scope = t.scope({ item: value, index: i });
+    const scope = t.scope({ item: value, index: i }, step);
     try {
       if (step.decompose) {
         const sub = (value ?? {}) as Subtask;
@@ -593,7 +629,14 @@ async function pumpItems(t: Transition, step: StepDefinition, s: StepState): Pro
         dispatch(t, step, tool, sub.arguments ?? {}, i);
       } else if (step.workflow) {
         const input = await render(step.arguments, scope);
-        t.actions.push({ type: "start_child", step_id: step.step_id, item: i, child_run_id: childRunId(t.run.run_id, step.step_id, i), workflow: step.workflow, input });
+        t.actions.push({
+          type: "start_child",
+          step_id: step.step_id,
+          item: i,
+          child_run_id: childRunId(t.run.run_id, step.step_id, i),
+          workflow: step.workflow,
+          input,
+        });
         armTimer(t, step, i);
       } else {
         dispatch(t, step, toolOf(step), await stepArguments(step, scope), i);
@@ -627,9 +670,7 @@ async function pumpItems(t: Transition, step: StepDefinition, s: StepState): Pro
         return true;
       }
       const output =
-        merge === "object"
-          ? Object.fromEntries(outputs.map((o, i) => [String((values[i] as Subtask | undefined)?.id ?? i), o]))
-          : outputs;
+        merge === "object" ? Object.fromEntries(outputs.map((o, i) => [String((values[i] as Subtask | undefined)?.id ?? i), o])) : outputs;
       t.completeStep(step.step_id, output);
       return true;
     }
@@ -653,37 +694,67 @@ export async function reconcileActions(input: Omit<AdvanceInput, "event">): Prom
   }
   if (run.status === "pending") return [];
   if (t.def.deadline_ms)
-    t.actions.push({ type: "timer", job_id: `ddl.${run.run_id}`, delay_ms: Math.max(0, (run.started_at ?? input.now) + t.def.deadline_ms - input.now), event: { type: "deadline" } });
+    t.actions.push({
+      type: "timer",
+      job_id: `ddl.${run.run_id}`,
+      delay_ms: Math.max(0, (run.started_at ?? input.now) + t.def.deadline_ms - input.now),
+      event: { type: "deadline" },
+    });
   for (const step of t.def.steps) {
     const s = t.state(step.step_id);
     const id = step.step_id;
     if (s.status === "waiting") {
       if (step.timeout_ms)
-        t.actions.push({ type: "timer", job_id: timerJobId(run.run_id, id), delay_ms: step.timeout_ms, event: { type: "step_timeout", step_id: id } });
+        t.actions.push({
+          type: "timer",
+          job_id: timerJobId(run.run_id, id),
+          delay_ms: step.timeout_ms,
+          event: { type: "step_timeout", step_id: id },
+        });
       continue;
     }
     if (s.status !== "running") continue;
     try {
       if (step.decompose && s.phase === "split") {
-        dispatch(t, step, step.decompose.tool, (await render(step.decompose.arguments, t.scope())) as Record<string, unknown>, undefined, "split");
+        dispatch(
+          t,
+          step,
+          step.decompose.tool,
+          (await render(step.decompose.arguments, t.scope({}, step))) as Record<string, unknown>,
+          undefined,
+          "split",
+        );
       } else if (step.decompose && s.phase === "merge" && step.decompose.merge_tool) {
         const outputs = (s.items ?? []).map((it) => it.output ?? null);
         dispatch(t, step, step.decompose.merge_tool, { results: outputs, subtasks: s.item_values ?? [] }, undefined, "merge");
       } else if (s.items) {
         for (const [i, it] of s.items.entries()) {
           if (it.status !== "running") continue;
-          const scope = t.scope({ item: s.item_values?.[i], index: i });
+          const scope = t.scope({ item: s.item_values?.[i], index: i }, step);
           if (step.decompose) {
             const sub = (s.item_values?.[i] ?? {}) as Subtask;
             dispatch(t, step, sub.tool ?? step.decompose.subtask_tool ?? "", sub.arguments ?? {}, i);
           } else if (step.workflow) {
-            t.actions.push({ type: "start_child", step_id: id, item: i, child_run_id: childRunId(run.run_id, id, i), workflow: step.workflow, input: await render(step.arguments, scope) });
+            t.actions.push({
+              type: "start_child",
+              step_id: id,
+              item: i,
+              child_run_id: childRunId(run.run_id, id, i),
+              workflow: step.workflow,
+              input: await render(step.arguments, scope),
+            });
           } else dispatch(t, step, toolOf(step), await stepArguments(step, scope), i);
         }
       } else if (step.workflow) {
-        t.actions.push({ type: "start_child", step_id: id, child_run_id: childRunId(run.run_id, id), workflow: step.workflow, input: await render(step.arguments, t.scope()) });
+        t.actions.push({
+          type: "start_child",
+          step_id: id,
+          child_run_id: childRunId(run.run_id, id),
+          workflow: step.workflow,
+          input: await render(step.arguments, t.scope({}, step)),
+        });
       } else {
-        dispatch(t, step, toolOf(step), await stepArguments(step, t.scope()), undefined);
+        dispatch(t, step, toolOf(step), await stepArguments(step, t.scope({}, step)), undefined);
       }
     } catch {
       // The first delivery rendered these arguments; a failure now cannot be acted on here.

@@ -187,7 +187,14 @@ export class RunStore {
 
   /** Newest first. */
   async list(tenant: string, limit: number, before?: number): Promise<RunState[]> {
-    const ids = await this.redis.zrevrangebyscore(this.keys.runs(tenant), before !== undefined ? `(${before}` : "+inf", "-inf", "LIMIT", 0, limit);
+    const ids = await this.redis.zrevrangebyscore(
+      this.keys.runs(tenant),
+      before !== undefined ? `(${before}` : "+inf",
+      "-inf",
+      "LIMIT",
+      0,
+      limit,
+    );
     const runs = await Promise.all(ids.map((id) => this.load(id)));
     return runs.flatMap((r) => (r && r.state.tenant === tenant ? [r.state] : []));
   }

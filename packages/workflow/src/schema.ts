@@ -20,7 +20,10 @@ export type OnFailure = z.infer<typeof OnFailure>;
 
 export const Foreach = z.union([
   z.string().min(1),
-  z.strictObject({ items: z.union([z.string().min(1), z.array(z.unknown())]), concurrency: z.number().int().min(1).max(10_000).optional() }),
+  z.strictObject({
+    items: z.union([z.string().min(1), z.array(z.unknown())]),
+    concurrency: z.number().int().min(1).max(10_000).optional(),
+  }),
 ]);
 
 export const AgentRunSpec = z.strictObject({
@@ -64,7 +67,12 @@ export const StepDefinition = z
     workflow: WorkflowName.optional(),
     decompose: DecomposeSpec.optional(),
     retry: RetryPolicy.optional(),
-    timeout_ms: z.number().int().min(1).max(7 * 86_400_000).optional(),
+    timeout_ms: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400_000)
+      .optional(),
     when: z.string().min(1).optional(),
     on_failure: OnFailure.default("fail"),
     foreach: Foreach.optional(),
@@ -99,7 +107,12 @@ export const WorkflowDefinition = z.strictObject({
   description: z.string().max(4_000).optional(),
   input_schema: z.record(z.string(), z.unknown()).optional(),
   /** The whole run must finish within this budget (a durable timer). */
-  deadline_ms: z.number().int().min(1).max(30 * 86_400_000).optional(),
+  deadline_ms: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400_000)
+    .optional(),
   /** Output of the run: a template over `steps` and `input`; default: outputs of the sink steps. */
   output: z.unknown().optional(),
   steps: z.array(StepDefinition).min(1).max(5_000),

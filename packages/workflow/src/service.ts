@@ -1,18 +1,12 @@
-import { newId, NonRetryableError } from "@switchyard/core";
-import type { JobsOptions } from "bullmq";
+import { NonRetryableError, newId } from "@switchyard/core";
 import { Ajv } from "ajv";
+import type { JobsOptions } from "bullmq";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import type { ContextHistoryEntry, ContextStore } from "./context-store.js";
 import { newRunState } from "./machine.js";
 import type { RunStore } from "./run-store.js";
-import {
-  type RunEvent,
-  type RunState,
-  type StepError,
-  stepKind,
-  type StoredWorkflow,
-  WorkflowDefinition,
-} from "./schema.js";
+import { type RunEvent, type RunState, type StepError, type StoredWorkflow, stepKind, WorkflowDefinition } from "./schema.js";
 import { assertValid, toolsOf, type ValidationContext } from "./validate.js";
 
 /** Coordinator job names the workflow engine uses (the coordinator's job catalog). */
@@ -54,6 +48,7 @@ export interface WorkflowActor {
 
 export interface WorkflowServiceDeps {
   store: RunStore;
+  contexts: ContextStore;
   coordinator: CoordinatorProducer;
   /** Checks `<agent>.<tool>` exists for the tenant; returns why not, else undefined. */
   checkTool: (tenant: string, qualified: string) => Promise<string | undefined>;
@@ -61,6 +56,8 @@ export interface WorkflowServiceDeps {
 
 export const StartRunRequest = z.strictObject({
   input: z.unknown().optional(),
+  /** The run's initial context document (version 1). */
+  context: z.record(z.string(), z.unknown()).optional(),
   version: z.number().int().min(1).optional(),
 });
 
@@ -109,8 +106,7 @@ export class WorkflowService {
     const definition = parseDefinition(body);
     const tools = new Map<string, string | undefined>();
     for (const step of definition.steps)
-      for (const tool of toolsOf(step))
-        if (!tools.has(tool)) tools.set(tool, await this.deps.checkTool(actor.tenant, tool));
+      for (const tool of toolsOf(step)) if (!tools.has(tool)) tools.set(tool, await this.deps.checkTool(actor.tenant, tool));
     const known = new Set(await this.deps.store.workflows(actor.tenant));
     known.add(definition.name);
     const context: ValidationContext = {
@@ -162,6 +158,7 @@ export class WorkflowService {
       created_by: actor.key_id,
     });
     const { run_id, created } = await this.deps.store.create(state, idempotencyKey);
+    if (created && request.context) await this.deps.contexts.write(actor.tenant, run_id, "start", request.context);
     // Enqueued on every call (a no-op for a known job id), so a crash between the two writes is
     // healed by the client's retry with the same idempotency key.
     await this.deps.coordinator.add(WORKFLOW_JOBS.start, { run_id }, { ...COORDINATOR_JOB_OPTIONS, jobId: `start.${run_id}` });
@@ -176,12 +173,28 @@ export class WorkflowService {
     return stored.state;
   }
 
+  /** The run's context document at a version (default: latest), with its history. */
+  async context(
+    actor: WorkflowActor,
+    runId: string,
+    version?: number,
+  ): Promise<{ run_id: string; version: number; document: Record<string, unknown>; history: ContextHistoryEntry[] }> {
+    await this.run(actor, runId);
+    const found = await this.deps.contexts.read(actor.tenant, runId, version);
+    if (!found) throw new NonRetryableError("NOT_FOUND", `run ${runId} has no context version ${version}`);
+    return { run_id: runId, ...found, history: await this.deps.contexts.history(actor.tenant, runId) };
+  }
+
   async cancel(actor: WorkflowActor, runId: string, reason?: string): Promise<RunState> {
     const run = await this.run(actor, runId);
     if (run.status === "completed" || run.status === "failed" || run.status === "cancelled")
       throw new NonRetryableError("CONFLICT", `run ${runId} already ${run.status}`);
     const event: RunEvent = { type: "cancel", reason: reason ?? `cancelled by ${actor.key_id}` };
-    await this.deps.coordinator.add(WORKFLOW_JOBS.event, { run_id: runId, event }, { ...COORDINATOR_JOB_OPTIONS, jobId: `cancel.${runId}` });
+    await this.deps.coordinator.add(
+      WORKFLOW_JOBS.event,
+      { run_id: runId, event },
+      { ...COORDINATOR_JOB_OPTIONS, jobId: `cancel.${runId}` },
+    );
     return run;
   }
 
@@ -205,7 +218,9 @@ export class WorkflowService {
       throw new NonRetryableError("FORBIDDEN", `step '${stepId}' is assigned to ${step.assigned_agent_id}`);
     if (state.status !== "waiting") throw new NonRetryableError("CONFLICT", `step '${stepId}' is ${state.status}, not waiting`);
     const error: StepError | undefined =
-      outcome === "fail" ? (body.error ?? { code: "TOOL_ERROR", message: body.message ?? (kind === "approval" ? "rejected" : "failed") }) : undefined;
+      outcome === "fail"
+        ? (body.error ?? { code: "TOOL_ERROR", message: body.message ?? (kind === "approval" ? "rejected" : "failed") })
+        : undefined;
     const event: RunEvent = {
       type: "report",
       step_id: stepId,

@@ -69,7 +69,11 @@ export function findIssues(def: WorkflowDefinition, context: ValidationContext =
       for (const expression of expressions) {
         const error = syntaxError(expression);
         if (error) {
-          issues.push({ code: "BAD_EXPRESSION", message: `step '${step.step_id}': '${expression.trim()}': ${error}`, steps: [step.step_id] });
+          issues.push({
+            code: "BAD_EXPRESSION",
+            message: `step '${step.step_id}': '${expression.trim()}': ${error}`,
+            steps: [step.step_id],
+          });
           continue;
         }
         for (const ref of referencedSteps(expression)) {

@@ -12,6 +12,7 @@ const ListRunsQuery = z.strictObject({
   status: z.enum(["pending", "running", "completed", "failed", "cancelled"]).optional(),
   workflow: z.string().max(63).optional(),
 });
+const ContextQuery = z.strictObject({ version: z.coerce.number().int().min(0).optional() });
 const CancelBody = z.strictObject({ reason: z.string().max(1_000).optional() });
 
 /** Runs: read, list, stream transitions (SSE), cancel, report participant/approval steps. */
@@ -29,6 +30,11 @@ export function runsRouter(workflows: WorkflowService, redis: Redis): Router {
 
   router.get("/runs/:id", requireRole("viewer"), async (req, res) => {
     res.json(runView(await workflows.run(principalOf(req), String(req.params.id))));
+  });
+
+  router.get("/runs/:id/context", requireRole("viewer"), async (req, res) => {
+    const { version } = parseOr400(ContextQuery, req.query, "query");
+    res.json(await workflows.context(principalOf(req), String(req.params.id), version));
   });
 
   router.post("/runs/:id/cancel", requireRole("operator"), async (req, res) => {
@@ -74,7 +80,8 @@ export function runsRouter(workflows: WorkflowService, redis: Redis): Router {
           const run = await workflows.run(principal, runId);
           if (run.status === "completed" || run.status === "failed" || run.status === "cancelled") break;
           res.write(": keep-alive\n\n");
-        } else if (batch.some((b) => b.transition.kind === "run" && ["completed", "failed", "cancelled"].includes(b.transition.status))) break;
+        } else if (batch.some((b) => b.transition.kind === "run" && ["completed", "failed", "cancelled"].includes(b.transition.status)))
+          break;
       }
     } catch {
       // Client gone or Redis closed: end the stream.

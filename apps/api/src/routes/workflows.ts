@@ -14,7 +14,10 @@ export function workflowsRouter(workflows: WorkflowService, bodyLimit: number): 
   router.post("/workflows", requireRole("operator"), yaml, async (req, res) => {
     const body = typeof req.body === "string" ? req.body : parseOr400(z.record(z.string(), z.unknown()), req.body, "body");
     const defined = await workflows.define(principalOf(req), body);
-    res.status(defined.created ? 201 : 200).location(`${req.baseUrl}/workflows/${defined.name}`).json(defined);
+    res
+      .status(defined.created ? 201 : 200)
+      .location(`${req.baseUrl}/workflows/${defined.name}`)
+      .json(defined);
   });
 
   router.get("/workflows", requireRole("viewer"), async (req, res) => {
