@@ -63,6 +63,8 @@ describe("switchyard start (all-in-one, embedded Redis)", () => {
     expect(children.length).toBeGreaterThanOrEqual(2);
 
     const stopStarted = Date.now();
+    // Ctrl-C under `npm start` delivers SIGINT twice (terminal group + npm forwarding it): one stop.
+    cli.child.kill("SIGINT");
     cli.child.kill("SIGINT");
     const exit = await cli.exited;
     expect(Date.now() - stopStarted).toBeLessThan(10_000);

@@ -33,7 +33,7 @@ export interface ApiService {
 
 export async function startApiService(options: ApiServiceOptions): Promise<ApiService> {
   const { config, logger } = options;
-  const log = logger.child({ service: "api" });
+  const log = logger.child({ component: "api" });
   const keys = new KeyRing(options.keys);
   if (keys.size === 0) throw new Error("no API keys configured (auth.keys): every request would be refused");
   const redis = createRedis({ url: options.redisUrl, role: "client", name: "sy-api" });

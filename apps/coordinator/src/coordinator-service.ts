@@ -32,7 +32,7 @@ export const COORDINATOR_JOBS = {
  */
 export async function startCoordinatorService(options: CoordinatorServiceOptions): Promise<CoordinatorService> {
   const { config } = options;
-  const log = options.logger.child({ service: "coordinator" });
+  const log = options.logger.child({ component: "coordinator" });
   const redis = createRedis({ url: options.redisUrl, role: "blocking", name: "sy-coordinator" });
   redis.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
   const keys = new Keys(config.redis.prefix);

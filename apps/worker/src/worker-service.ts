@@ -44,7 +44,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const catalog = new CatalogStore(redis, keys);
   const clients = new Map<string, AgentClient>();
   const workers = new Map<string, Worker>();
-  const log = logger.child({ worker_id: workerId });
+  const log = logger.child({ component: "worker", worker_id: workerId });
   let closing = false;
 
   const publish = async (name: string, announce: boolean) => {

@@ -155,6 +155,13 @@ describe("redaction", () => {
     ]);
   });
 
+  it("the docker-compose config is valid as shipped", () => {
+    const { config } = loadConfigFile(path.join(ROOT, "deploy/switchyard.compose.yaml"), {
+      env: { SWITCHYARD_ADMIN_KEY: "compose-admin-key-0123456789" },
+    });
+    expect(Object.keys(config.agents)).toEqual(["mock", "everything", "fs"]);
+  });
+
   it("the quickstart config is valid as shipped", () => {
     const text = readFileSync(path.join(ROOT, "switchyard.yaml"), "utf8");
     expect(Object.keys(parse(text).agents)).toEqual(["mock", "everything", "fs"]);

@@ -40,6 +40,8 @@ export interface EmbeddedRedis {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL at once (crash tests). */
   kill(): Promise<void>;
+  /** SIGTERM without waiting, for a process that is about to exit. */
+  terminate(): void;
   readonly exited: Promise<number | null>;
 }
 
@@ -114,7 +116,11 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     child.kill("SIGKILL");
     await exited;
   };
-  return { url, port, pid, stop, kill, exited };
+  const terminate = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    rmSync(pidFile, { force: true });
+  };
+  return { url, port, pid, stop, kill, terminate, exited };
 }
 
 async function waitForPing(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {

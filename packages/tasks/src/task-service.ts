@@ -104,10 +104,13 @@ export class TaskService {
     if (!ID_PATTERN.test(taskId)) return undefined;
     const agent = await this.deps.index.agentOf(principal.tenant, taskId);
     if (!agent) return undefined;
+    // State first, then the job: a job read after a final state is final too. (The other order
+    // can see a job that finished between the reads as completed without its result.)
+    const state = await this.deps.queues.get(agent).getJobState(taskId);
     const job = await this.deps.queues.getJob(agent, taskId);
     // Another tenant's id is indistinguishable from a missing one.
     if (!job || job.data.tenant !== principal.tenant) return undefined;
-    const status = taskStatusOf(await job.getState(), job.failedReason);
+    const status = taskStatusOf(state, job.failedReason);
     return status ? taskViewOf(job, status) : undefined;
   }
 }

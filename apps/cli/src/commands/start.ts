@@ -63,11 +63,17 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
     });
     // Stop order: api and worker drain together (new requests refused, running tasks finish),
     // then the coordinator, then Redis last so every write above lands.
-    onShutdownSignal(logger, config.limits.shutdown_timeout_ms + 4_000, async () => {
-      await Promise.all([api.close(), worker.close()]);
-      await coordinator.close();
-      await embedded?.stop();
-    });
+    onShutdownSignal(
+      logger,
+      config.limits.shutdown_timeout_ms + 4_000,
+      async () => {
+        await Promise.all([api.close(), worker.close()]);
+        await coordinator.close();
+        await embedded?.stop();
+      },
+      // Forced exit: Redis runs in its own process group and would outlive us.
+      () => embedded?.terminate(),
+    );
     printBanner({
       url: api.url,
       redis: embedded
