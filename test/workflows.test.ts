@@ -401,4 +401,43 @@ steps:
     expect(run.status).toBe("failed");
     expect(stepOf(run, "split").error.code).toBe("VALIDATION_FAILED");
   });
+
+  it("offers decompose_task, assign_subtasks, delegate_subtask and merge_results as API calls", async () => {
+    const decomposed = await stack.operator.post("/api/v1/orchestration/decompose_task", {
+      splitter: "mock.split",
+      arguments: { text: "one, two" },
+    });
+    expect(decomposed.status, JSON.stringify(decomposed.body)).toBe(200);
+    expect(decomposed.body.subtasks.map((s: { description: string }) => s.description)).toEqual(["one", "two"]);
+
+    const assigned = await stack.operator.post("/api/v1/orchestration/assign_subtasks", {
+      subtasks: [{ id: "a", tool: "mock.echo" }, { id: "b" }],
+      tool_name: "echo",
+    });
+    expect(assigned.body.assignments).toEqual([
+      { id: "a", tool: "mock.echo", reason: "named by the subtask" },
+      { id: "b", tool: "mock.echo", reason: expect.stringContaining("least loaded") },
+    ]);
+    const noAgent = await stack.operator.post("/api/v1/orchestration/assign_subtasks", { subtasks: [{ capability: "telepathy" }] });
+    expect(noAgent.status).toBe(404);
+
+    const delegated = await stack.operator.post("/api/v1/orchestration/delegate_subtask", {
+      tool: "mock.echo",
+      arguments: { message: "one" },
+      wait: true,
+    });
+    expect(delegated.body).toMatchObject({ status: "completed", result: { echo: { message: "one" } } });
+
+    const merged = await stack.operator.post("/api/v1/orchestration/merge_results", { results: [1, 2], ids: ["x", "y"], merge: "object" });
+    expect(merged.body).toEqual({ merged: { x: 1, y: 2 } });
+    const llm = await stack.operator.post("/api/v1/orchestration/merge_results", {
+      results: [1, 2],
+      merge: "llm",
+      merge_tool: "mock.echo",
+    });
+    expect(llm.body.merged).toEqual({ echo: { results: [1, 2] } });
+    expect((await stack.viewer.post("/api/v1/orchestration/merge_results", { results: [] })).status).toBe(403);
+    const bad = await stack.operator.post("/api/v1/orchestration/decompose_task", { splitter: "mock.echo", arguments: { x: 1 } });
+    expect(bad.status).toBe(422);
+  });
 });

@@ -6,10 +6,11 @@ import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { agentVisibleTo, TaskService, ToolArgumentValidator } from "@switchyard/tasks";
-import { ContextStore, RunStore, WorkflowService } from "@switchyard/workflow";
+import { ContextStore, decompositionTools, RunStore, WorkflowService } from "@switchyard/workflow";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { taskPort } from "./task-port.js";
 import { loadWorkflowsDir } from "./workflows-dir.js";
 
 export interface ApiServiceOptions {
@@ -75,6 +76,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
   const { app } = createApp({
     workflows,
+    orchestrationTools: decompositionTools(config, taskPort(tasks, queues)),
     config,
     keys,
     redis,

@@ -1,4 +1,5 @@
 import type { SwitchyardConfig } from "@switchyard/config";
+import type { OrchestrationTool } from "@switchyard/core";
 import type { Logger } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogCache } from "@switchyard/store";
@@ -11,6 +12,7 @@ import { authenticate, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
+import { orchestrationRouter } from "./routes/orchestration.js";
 import { runsRouter } from "./routes/runs.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
@@ -25,6 +27,8 @@ export interface AppDeps {
   logger: Logger;
   queues: () => Queue[];
   workflows?: WorkflowService;
+  /** Orchestration tools offered as REST calls under /orchestration/<name>. */
+  orchestrationTools?: readonly OrchestrationTool[];
 }
 
 export interface ApiApp {
@@ -51,6 +55,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(tasksRouter(deps.tasks));
   if (deps.workflows) api.use(workflowsRouter(deps.workflows, deps.config.server.body_limit_bytes));
   if (deps.workflows) api.use(runsRouter(deps.workflows, deps.redis));
+  if (deps.orchestrationTools) api.use(orchestrationRouter(deps.orchestrationTools));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use("/api/v1", api);

@@ -91,8 +91,25 @@ export class WorkflowEngine {
     return Math.max(child.attemptsStarted ?? 0, child.attemptsMade);
   }
 
-  /** Applies an event to a run: load, transition, compare-and-set, act. Retries on a lost race. */
+  private readonly running = new Map<string, Promise<unknown>>();
+
+  /**
+   * Applies an event to a run. Events of one run are serialised within this process (they would
+   * only lose compare-and-set races to each other); across coordinators the CAS keeps them safe.
+   */
   async apply(runId: string, event: RunEvent): Promise<{ applied: boolean; status?: string }> {
+    const previous = this.running.get(runId) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.applyNow(runId, event));
+    this.running.set(runId, next);
+    try {
+      return await next;
+    } finally {
+      if (this.running.get(runId) === next) this.running.delete(runId);
+    }
+  }
+
+  /** Load, transition, compare-and-set, act. Retries on a lost race. */
+  private async applyNow(runId: string, event: RunEvent): Promise<{ applied: boolean; status?: string }> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const stored = await this.deps.store.load(runId);
       if (!stored) return { applied: false };
@@ -267,7 +284,7 @@ export class WorkflowEngine {
   private async startChild(run: RunState, action: Extract<Action, { type: "start_child" }>): Promise<void> {
     const stored = await this.deps.store.workflow(run.tenant, action.workflow);
     if (!stored) {
-      await this.apply(run.run_id, {
+      await this.applyNow(run.run_id, {
         type: "step_failed",
         step_id: action.step_id,
         ...(action.item !== undefined ? { item: action.item } : {}),

@@ -1,5 +1,6 @@
 export * from "./context-store.js";
 export * from "./machine.js";
+export * from "./orchestration-tools.js";
 export * from "./run-store.js";
 export * from "./schema.js";
 export * from "./service.js";
