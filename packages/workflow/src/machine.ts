@@ -302,7 +302,7 @@ async function applyEvent(t: Transition, event: RunEvent): Promise<boolean> {
       return applyStepOutcome(t, event);
     case "report": {
       const s = run.steps[event.step_id];
-      if (!s || s.status !== "waiting") return false;
+      if (s?.status !== "waiting") return false;
       if (event.outcome === "complete") {
         if (event.by) s.completed_by = event.by;
         t.completeStep(event.step_id, event.output ?? null);
@@ -337,7 +337,7 @@ async function applyStepOutcome(
   // Items of a foreach or of a decompose's run phase.
   if (event.item !== undefined) {
     const it = s.items?.[event.item];
-    if (!it || it.status !== "running" || (s.phase !== undefined && s.phase !== "run")) return false;
+    if (it?.status !== "running" || (s.phase !== undefined && s.phase !== "run")) return false;
     if (event.type === "step_timeout")
       t.actions.push({ type: "cancel_jobs", job_ids: [stepJobId(t.run.run_id, step.step_id, event.item)] });
     it.finished_at = t.now;
