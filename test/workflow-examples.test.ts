@@ -38,7 +38,10 @@ describe("examples/workflows", () => {
   });
 
   it("assembly line: file → MCP transform → package", async () => {
-    const run = await waitForRun(stack.operator, await startRun(stack.operator, "assembly-line", { file: path.join(ROOT, "examples/sandbox/hello.txt") }));
+    const run = await waitForRun(
+      stack.operator,
+      await startRun(stack.operator, "assembly-line", { file: path.join(ROOT, "examples/sandbox/hello.txt") }),
+    );
     expect(run.status, JSON.stringify(run)).toBe("completed");
     expect(run.output.result.text).toContain("HELLO FROM THE SWITCHYARD SANDBOX");
   });
