@@ -20,25 +20,25 @@ const WORKFLOW = {
   name: "chaos",
   steps: [
     { step_id: "a", tool: "mock.echo", arguments: { v: "{{ input.n }}" } },
-    { step_id: "s1", depends_on: ["a"], tool: "mock.sleep", arguments: { ms: 150 } },
+    { step_id: "s1", depends_on: ["a"], tool: "mock.sleep", arguments: { ms: 250 } },
     { step_id: "b", depends_on: ["s1"], tool: "mock.echo", arguments: { v: "{{ steps.a.output.echo.v * 2 }}" } },
     { step_id: "c1", depends_on: ["b"], tool: "mock.echo", arguments: { v: "{{ steps.b.output.echo.v + 1 }}" } },
     { step_id: "c2", depends_on: ["b"], tool: "mock.echo", arguments: { v: "{{ steps.b.output.echo.v + 2 }}" } },
-    { step_id: "s2", depends_on: ["c1"], tool: "mock.sleep", arguments: { ms: 150 } },
-    { step_id: "s3", depends_on: ["c2"], tool: "mock.sleep", arguments: { ms: 100 } },
+    { step_id: "s2", depends_on: ["c1"], tool: "mock.sleep", arguments: { ms: 250 } },
+    { step_id: "s3", depends_on: ["c2"], tool: "mock.sleep", arguments: { ms: 200 } },
     {
       step_id: "d",
       depends_on: ["s2", "s3", "c1", "c2"],
       tool: "mock.echo",
       arguments: { v: "{{ steps.c1.output.echo.v + steps.c2.output.echo.v }}" },
     },
-    { step_id: "s4", depends_on: ["d"], tool: "mock.sleep", arguments: { ms: 100 } },
+    { step_id: "s4", depends_on: ["d"], tool: "mock.sleep", arguments: { ms: 200 } },
     { step_id: "e", depends_on: ["s4", "d"], tool: "mock.echo", arguments: { v: "{{ steps.d.output.echo.v * 10 }}" } },
   ],
 };
 
 /**
- * Chaos: a real coordinator process and two real worker processes; the coordinator and a worker
+ * Chaos: two real coordinator processes and two real worker processes; coordinators and workers
  * are SIGKILLed at random points while 50 runs of a 10-step workflow are in flight. Every run
  * must complete with the right output, and no step may have been started twice except where a
  * killed worker's task was retried (BullMQ reports it stalled).
@@ -51,7 +51,7 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
     server: { port: 0 },
     auth: { keys: [{ key: KEY, role: "admin", tenant: "acme" }] },
     limits: { lock_duration_ms: 2_000, stalled_interval_ms: 1_000, max_stalled_count: 100, backoff_ms: 50, shutdown_timeout_ms: 1_000 },
-    agents: { mock: { type: "mock", concurrency: 20 } },
+    agents: { mock: { type: "mock", concurrency: 10 } },
   };
   const configFile = path.join(dir, "switchyard.yaml");
   writeFileSync(configFile, stringify(raw));
@@ -60,9 +60,13 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
   const processes = new Set<CliProcess>();
   let api: ApiService | undefined;
 
-  const spawn = async (role: "coordinator" | "worker"): Promise<CliProcess> => {
+  const start = (role: "coordinator" | "worker"): CliProcess => {
     const child = spawnCli([role, "--config", configFile], { env, cwd: dir });
     processes.add(child);
+    return child;
+  };
+  const spawn = async (role: "coordinator" | "worker"): Promise<CliProcess> => {
+    const child = start(role);
     await child.waitFor(role === "coordinator" ? /coordinator ready/ : /worker ready/, 30_000);
     return child;
   };
@@ -90,7 +94,8 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
       port: 0,
     });
     const client = apiClient(api.url, KEY);
-    let coordinator = await spawn("coordinator");
+    // Two coordinators (they share the work and must never both start a step) and two workers.
+    const coordinators = [await spawn("coordinator"), await spawn("coordinator")];
     const workers = [await spawn("worker"), await spawn("worker")];
     await define(client, WORKFLOW);
 
@@ -107,22 +112,23 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
       return runs.every((r) => ["completed", "failed", "cancelled"].includes(r.status)) ? runs : undefined;
     };
 
-    // Kill at random points while the runs are in flight: the coordinator, a worker, or both at
-    // once, in turn, until the runs are done (at most 9 kills, then let them finish).
+    // Kill at random points while the runs are in flight, in turn: every coordinator at once,
+    // a worker, or one coordinator together with a worker (6 kills, then let them finish).
     const killed: string[] = [];
     const first = Math.floor(Math.random() * 3);
-    for (let round = 0; round < 9 && !(await finished()); round++) {
+    for (let round = 0; round < 6 && !(await finished()); round++) {
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 700));
       const which = (first + round) % 3;
-      const victim = which === 0 ? undefined : (workers.shift() as CliProcess);
-      await Promise.all([which !== 1 ? kill(coordinator) : undefined, victim ? kill(victim) : undefined]);
-      killed.push(["coordinator", "worker", "both"][which] as string);
-      [coordinator] = await Promise.all([
-        which !== 1 ? spawn("coordinator") : coordinator,
-        victim ? spawn("worker").then((w) => workers.push(w)) : undefined,
-      ]);
+      const coordinatorVictims = which === 0 ? coordinators.splice(0) : which === 2 ? coordinators.splice(0, 1) : [];
+      const workerVictims = which === 0 ? [] : workers.splice(0, 1);
+      await Promise.all([...coordinatorVictims, ...workerVictims].map(kill));
+      killed.push(["all coordinators", "worker", "coordinator+worker"][which] as string);
+      // Restart at once without waiting for readiness: the next kill may hit a process mid-start.
+      for (const _ of coordinatorVictims) coordinators.push(start("coordinator"));
+      for (const _ of workerVictims) workers.push(start("worker"));
     }
-    expect(killed.length).toBeGreaterThanOrEqual(2);
+    // Each kind of kill happened while runs were still in flight.
+    expect(new Set(killed).size).toBe(3);
 
     const runs = await waitFor(finished, { timeoutMs: 120_000, intervalMs: 250, what: "all chaos runs to finish" });
     for (const [n, run] of runs.entries()) {

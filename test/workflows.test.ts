@@ -1,4 +1,6 @@
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "./helpers/redis.js";
 import { type Stack, startStack } from "./helpers/stack.js";
 import { define, startRun, stepOf, waitForRun, waitForStep } from "./helpers/workflows.js";
 
@@ -8,7 +10,7 @@ describe("workflow engine", () => {
   beforeAll(async () => {
     stack = await startStack({
       config: {
-        agents: { mock: { type: "mock", concurrency: 20 } },
+        agents: { mock: { type: "mock", concurrency: 20, capabilities: ["demo"] } },
         limits: { backoff_ms: 10 },
       },
     });
@@ -439,5 +441,50 @@ steps:
     expect((await stack.viewer.post("/api/v1/orchestration/merge_results", { results: [] })).status).toBe(403);
     const bad = await stack.operator.post("/api/v1/orchestration/decompose_task", { splitter: "mock.echo", arguments: { x: 1 } });
     expect(bad.status).toBe(422);
+  });
+
+  it("fails a participant step that stops heartbeating; heartbeats keep it alive", async () => {
+    await define(stack.operator, {
+      name: "participant",
+      steps: [
+        { step_id: "work", assigned_role: "writer", heartbeat_ms: 400 },
+        { step_id: "after", depends_on: ["work"], tool: "mock.echo", arguments: { got: "{{ steps.work.output }}" } },
+      ],
+    });
+    // Alive: heartbeats every 100 ms for well past heartbeat_ms, then completion.
+    const alive = await startRun(stack.operator, "participant");
+    await waitForStep(stack.operator, alive, "work", "waiting");
+    const until = Date.now() + 1_000;
+    while (Date.now() < until) {
+      expect((await stack.operator.post(`/api/v1/runs/${alive}/steps/work/heartbeat`, {})).status).toBe(202);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(stepOf((await stack.operator.get(`/api/v1/runs/${alive}`)).body, "work").status).toBe("waiting");
+    await stack.operator.post(`/api/v1/runs/${alive}/steps/work/complete`, { output: "done" });
+    expect(stepOf(await waitForRun(stack.operator, alive), "after").output).toEqual({ echo: { got: "done" } });
+
+    // Silent: the durable heartbeat timer fails the step.
+    const silent = await startRun(stack.operator, "participant");
+    const run = await waitForRun(stack.operator, silent);
+    expect(run.status).toBe("failed");
+    expect(stepOf(run, "work").error).toMatchObject({ code: "TIMEOUT", message: expect.stringContaining("no heartbeat") });
+  });
+
+  it("routes a step by capability and clears step timers when steps finish", async () => {
+    await define(stack.operator, {
+      name: "bycap",
+      steps: [{ step_id: "any", capability: "demo", capability_tool: "echo", arguments: { hi: 1 }, timeout_ms: 600_000 }],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "bycap"));
+    expect(stepOf(run, "any").output).toEqual({ echo: { hi: 1 } });
+    const unknown = await stack.operator.post("/api/v1/workflows", { name: "nocap", steps: [{ step_id: "x", capability: "telepathy" }] });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.message).toMatch(/no agent has capability 'telepathy'/);
+    // The 10-minute step timer was removed when the step completed.
+    const redis = connect();
+    const queue = new Queue("coordinator", { connection: redis, prefix: stack.prefix });
+    expect(await queue.getJob(`tmo.${run.run_id}.any`)).toBeUndefined();
+    await queue.close();
+    redis.disconnect();
   });
 });

@@ -72,6 +72,10 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
       if (entry && !entry.tools.some((t) => t.name === tool)) return `agent '${agent}' has no tool '${tool}'`;
       return undefined;
     },
+    checkCapability: (tenant, capability) =>
+      Object.entries(config.agents).some(([name, a]) => a.capabilities.includes(capability) && agentVisibleTo(config, name, tenant))
+        ? undefined
+        : `no agent has capability '${capability}'`,
   });
   if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
   const { app } = createApp({

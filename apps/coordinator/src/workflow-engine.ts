@@ -7,6 +7,7 @@ import {
   advance,
   COORDINATOR_JOB_OPTIONS,
   type ContextStore,
+  heartbeatTimerId,
   newRunState,
   RunEvent,
   type RunState,
@@ -51,7 +52,31 @@ export class WorkflowEngine {
     const data = WorkflowJobData.parse(job.data);
     const event = await this.eventOf(job.name, data, job);
     if (!event) return null;
+    if (event.type === "heartbeat_check") return this.checkHeartbeat(data.run_id, event);
     return this.apply(data.run_id, event);
+  }
+
+  /**
+   * A participant step's heartbeat timer: if the participant heartbeated within `heartbeat_ms`,
+   * schedule the next check; else the step fails with TIMEOUT.
+   */
+  private async checkHeartbeat(runId: string, event: Extract<RunEvent, { type: "heartbeat_check" }>): Promise<unknown> {
+    const stored = await this.deps.store.load(runId);
+    if (stored?.state.steps[event.step_id]?.status !== "waiting") return { checked: false };
+    const step = (await this.definition(stored.state)).definition.steps.find((s) => s.step_id === event.step_id);
+    if (!step?.heartbeat_ms) return { checked: false };
+    const last = Math.max(event.since, (await this.deps.store.lastHeartbeat(runId, event.step_id)) ?? 0);
+    const now = Date.now();
+    if (now - last < step.heartbeat_ms) {
+      const next: RunEvent = { ...event, n: event.n + 1 };
+      await this.deps.queue.add(
+        WORKFLOW_JOBS.event,
+        { run_id: runId, event: next },
+        { ...COORDINATOR_JOB_OPTIONS, jobId: heartbeatTimerId(runId, event.step_id, event.n + 1), delay: last + step.heartbeat_ms - now },
+      );
+      return { checked: true, alive: true };
+    }
+    return this.apply(runId, { type: "heartbeat_lost", step_id: event.step_id });
   }
 
   private async eventOf(name: string, data: WorkflowJobData, job: Job): Promise<RunEvent | undefined> {
@@ -148,6 +173,30 @@ export class WorkflowEngine {
     return found;
   }
 
+  /**
+   * The agent that runs a capability-routed step: the least loaded (waiting + active tasks) agent
+   * whose `capabilities` include it. The choice is stored (SET NX) before the job is added, so a
+   * redelivery re-adds the job to the same queue and never runs the step on a second agent.
+   */
+  private async agentFor(run: RunState, jobId: string, capability: string): Promise<string> {
+    const key = `${this.deps.store.keys.run(run.run_id)}:agent:${jobId}`;
+    const chosen = await this.deps.redis.get(key);
+    if (chosen) return chosen;
+    const candidates = Object.entries(this.deps.config.agents)
+      .filter(([, a]) => a.capabilities.includes(capability) && (!a.tenants || a.tenants.includes(run.tenant)))
+      .map(([name]) => name);
+    if (candidates.length === 0) throw new Error(`no agent has capability '${capability}'`);
+    let best = candidates[0] as string;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const name of candidates) {
+      const counts = await this.agentQueue(name).getJobCounts("waiting", "active", "prioritized");
+      const load = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (load < bestLoad) [best, bestLoad] = [name, load];
+    }
+    await this.deps.redis.set(key, best, "EX", this.deps.config.limits.retention_seconds, "NX");
+    return (await this.deps.redis.get(key)) ?? best;
+  }
+
   private agentQueue(agent: string): Queue {
     let queue = this.agentQueues.get(agent);
     if (!queue) {
@@ -168,6 +217,7 @@ export class WorkflowEngine {
     for (const action of actions) {
       switch (action.type) {
         case "dispatch": {
+          if (action.capability) action.agent = await this.agentFor(run, action.job_id, action.capability);
           const agentConfig = config.agents[action.agent];
           const data: TaskJobData = {
             v: 1,
@@ -225,6 +275,9 @@ export class WorkflowEngine {
           break;
         case "cancel_jobs":
           await Promise.all(action.job_ids.map((id) => this.cancelJob(id)));
+          break;
+        case "clear_timers":
+          await Promise.all(action.job_ids.map((id) => this.deps.queue.remove(id).catch(() => 0)));
           break;
         case "start_child":
           await this.startChild(run, action);

@@ -30,6 +30,8 @@ export type Action =
       job_id: string;
       agent: string;
       tool: string;
+      /** Set for capability-routed steps: the coordinator picks `agent` (least loaded with it). */
+      capability?: string;
       arguments: Record<string, unknown>;
       attempts: number;
       backoff_ms: number;
@@ -37,6 +39,8 @@ export type Action =
     }
   | { type: "timer"; job_id: string; delay_ms: number; event: RunEvent }
   | { type: "cancel_jobs"; job_ids: string[] }
+  /** Timers no longer needed (their step finished): removed so delayed jobs do not pile up. */
+  | { type: "clear_timers"; job_ids: string[] }
   | { type: "start_child"; step_id: string; item?: number; child_run_id: string; workflow: string; input: unknown }
   | { type: "cancel_child"; child_run_id: string }
   | { type: "context_write"; step_id: string; values: Record<string, unknown> }
@@ -72,6 +76,16 @@ export function stepJobId(runId: string, stepId: string, item?: number | string)
 
 export function timerJobId(runId: string, stepId: string, item?: number): string {
   return item === undefined ? `tmo.${runId}.${stepId}` : `tmo.${runId}.${stepId}.${item}`;
+}
+
+/** Heartbeat checks of a participant step: `hb.<run>.<step>.<n>`, one per check. */
+export function heartbeatTimerId(runId: string, stepId: string, n: number): string {
+  return `hb.${runId}.${stepId}.${n}`;
+}
+
+/** The first heartbeat check (later ones are scheduled by the coordinator, which knows the clock). */
+function heartbeatTimerIds(run: RunState, stepId: string): string[] {
+  return [heartbeatTimerId(run.run_id, stepId, 0)];
 }
 
 export function childRunId(runId: string, stepId: string, item?: number): string {
@@ -189,10 +203,17 @@ class Transition {
 
   finishRun(status: "completed" | "failed" | "cancelled", error?: StepError): void {
     const jobIds: string[] = [];
+    const timers: string[] = this.def.deadline_ms ? [`ddl.${this.run.run_id}`] : [];
     for (const [id, s] of Object.entries(this.run.steps)) {
       if (s.status === "running" || s.status === "waiting") {
         const step = this.byId.get(id);
         jobIds.push(...this.liveJobIds(id, s));
+        if (step?.timeout_ms) {
+          if (s.items)
+            for (const [i, it] of s.items.entries()) if (it.status === "running") timers.push(timerJobId(this.run.run_id, id, i));
+          timers.push(timerJobId(this.run.run_id, id));
+        }
+        if (step?.heartbeat_ms) timers.push(...heartbeatTimerIds(this.run, id));
         if (step && stepKind(step) === "workflow") {
           if (s.items) {
             for (const [i, it] of s.items.entries())
@@ -206,6 +227,7 @@ class Transition {
       }
     }
     if (jobIds.length > 0) this.actions.push({ type: "cancel_jobs", job_ids: jobIds });
+    if (timers.length > 0) this.actions.push({ type: "clear_timers", job_ids: timers });
     this.run.status = status;
     this.run.finished_at = this.now;
     if (error) this.run.error = error;
@@ -277,6 +299,9 @@ async function flushContextWrites(t: Transition): Promise<void> {
 async function applyEvent(t: Transition, event: RunEvent): Promise<boolean> {
   const run = t.run;
   switch (event.type) {
+    case "heartbeat_check":
+      // Resolved by the coordinator (it reads the last heartbeat); never reaches the machine.
+      return false;
     case "start": {
       if (run.status !== "pending") return false;
       run.status = "running";
@@ -299,10 +324,17 @@ async function applyEvent(t: Transition, event: RunEvent): Promise<boolean> {
     case "step_done":
     case "step_failed":
     case "step_timeout":
+    case "heartbeat_lost":
       return applyStepOutcome(t, event);
     case "report": {
       const s = run.steps[event.step_id];
       if (s?.status !== "waiting") return false;
+      const step = t.byId.get(event.step_id);
+      const timers = [
+        ...(step?.timeout_ms ? [timerJobId(run.run_id, event.step_id)] : []),
+        ...(step?.heartbeat_ms ? heartbeatTimerIds(run, event.step_id) : []),
+      ];
+      if (timers.length > 0) t.actions.push({ type: "clear_timers", job_ids: timers });
       if (event.outcome === "complete") {
         if (event.by) s.completed_by = event.by;
         t.completeStep(event.step_id, event.output ?? null);
@@ -321,7 +353,7 @@ type Outcome =
 
 async function applyStepOutcome(
   t: Transition,
-  event: Extract<RunEvent, { type: "step_done" | "step_failed" | "step_timeout" }>,
+  event: Extract<RunEvent, { type: "step_done" | "step_failed" | "step_timeout" | "heartbeat_lost" }>,
 ): Promise<boolean> {
   if (t.run.status !== "running") return false;
   const s = t.run.steps[event.step_id];
@@ -332,7 +364,12 @@ async function applyStepOutcome(
       ? { kind: "done", output: event.output, attempts: event.attempts }
       : event.type === "step_failed"
         ? { kind: "failed", error: event.error, attempts: event.attempts }
-        : { kind: "failed", error: { code: "TIMEOUT", message: `step timed out after ${step.timeout_ms} ms` } };
+        : event.type === "heartbeat_lost"
+          ? { kind: "failed", error: { code: "TIMEOUT", message: `no heartbeat from the participant within ${step.heartbeat_ms} ms` } }
+          : { kind: "failed", error: { code: "TIMEOUT", message: `step timed out after ${step.timeout_ms} ms` } };
+  if (event.type === "heartbeat_lost" && s.status !== "waiting") return false;
+  if (event.type !== "step_timeout" && step.timeout_ms)
+    t.actions.push({ type: "clear_timers", job_ids: [timerJobId(t.run.run_id, step.step_id, event.item)] });
 
   // Items of a foreach or of a decompose's run phase.
   if (event.item !== undefined) {
@@ -502,6 +539,13 @@ async function maybeStart(t: Transition, step: StepDefinition, s: StepState): Pr
   const kind = stepKind(step);
   if (kind === "participant" || kind === "approval") {
     t.setStep(id, { status: "waiting" });
+    if (step.heartbeat_ms)
+      t.actions.push({
+        type: "timer",
+        job_id: heartbeatTimerId(t.run.run_id, id, 0),
+        delay_ms: step.heartbeat_ms,
+        event: { type: "heartbeat_check", step_id: id, n: 0, since: t.now },
+      });
     if (step.timeout_ms)
       t.actions.push({
         type: "timer",
@@ -558,6 +602,8 @@ function wrap(expression: string): string {
 
 function toolOf(step: StepDefinition): string {
   if (step.agent_run) return `${step.agent_run.agent}.agent_run`;
+  // Capability-routed: the agent is chosen at dispatch; "*" stands for it.
+  if (!step.tool && step.capability) return `*.${step.capability_tool ?? "agent_run"}`;
   return step.tool ?? "";
 }
 
@@ -588,8 +634,10 @@ function dispatch(
   suffix?: "split" | "merge",
 ): void {
   const name = splitQualifiedToolName(qualified);
+  const byCapability = name?.agent === "*" && step.capability && suffix === undefined && !step.decompose;
   t.actions.push({
     type: "dispatch",
+    ...(byCapability ? { capability: step.capability } : {}),
     step_id: step.step_id,
     ...(item !== undefined ? { item } : {}),
     job_id: stepJobId(t.run.run_id, step.step_id, suffix ?? item),
@@ -704,6 +752,13 @@ export async function reconcileActions(input: Omit<AdvanceInput, "event">): Prom
     const s = t.state(step.step_id);
     const id = step.step_id;
     if (s.status === "waiting") {
+      if (step.heartbeat_ms)
+        t.actions.push({
+          type: "timer",
+          job_id: heartbeatTimerId(run.run_id, id, 0),
+          delay_ms: step.heartbeat_ms,
+          event: { type: "heartbeat_check", step_id: id, n: 0, since: s.started_at ?? input.now },
+        });
       if (step.timeout_ms)
         t.actions.push({
           type: "timer",

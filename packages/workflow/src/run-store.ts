@@ -185,6 +185,16 @@ export class RunStore {
     return result >= 0;
   }
 
+  /** A participant's heartbeat on a waiting step (read by the coordinator's heartbeat timer). */
+  async heartbeat(runId: string, stepId: string, now = Date.now()): Promise<void> {
+    await this.redis.set(`${this.keys.run(runId)}:hb:${stepId}`, String(now), "EX", this.options.retentionSeconds);
+  }
+
+  async lastHeartbeat(runId: string, stepId: string): Promise<number | undefined> {
+    const value = await this.redis.get(`${this.keys.run(runId)}:hb:${stepId}`);
+    return value ? Number(value) : undefined;
+  }
+
   /** Newest first. */
   async list(tenant: string, limit: number, before?: number): Promise<RunState[]> {
     const ids = await this.redis.zrevrangebyscore(

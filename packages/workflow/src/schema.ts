@@ -58,7 +58,10 @@ export const StepDefinition = z
     description: z.string().max(2_000).optional(),
     depends_on: z.array(StepId).default([]),
     tool: z.string().min(3).optional(),
+    /** Route the step to the least loaded agent with this capability (config `capabilities`). */
     capability: z.string().min(1).optional(),
+    /** The tool called on that agent (default `agent_run`). */
+    capability_tool: z.string().min(1).optional(),
     arguments: z.record(z.string(), z.unknown()).default({}),
     agent_run: AgentRunSpec.optional(),
     assigned_role: z.string().min(1).optional(),
@@ -67,6 +70,8 @@ export const StepDefinition = z
     workflow: WorkflowName.optional(),
     decompose: DecomposeSpec.optional(),
     retry: RetryPolicy.optional(),
+    /** Participant steps: fail with TIMEOUT when no heartbeat arrives for this long. */
+    heartbeat_ms: z.number().int().min(100).max(86_400_000).optional(),
     timeout_ms: z
       .number()
       .int()
@@ -223,6 +228,9 @@ export const RunEvent = z.discriminatedUnion("type", [
     attempts: z.number().int().optional(),
   }),
   z.object({ type: z.literal("step_timeout"), step_id: z.string(), item: z.number().int().optional() }),
+  /** Timer: has the participant heartbeated since `since`? (resolved by the coordinator) */
+  z.object({ type: z.literal("heartbeat_check"), step_id: z.string(), n: z.number().int(), since: z.number().int() }),
+  z.object({ type: z.literal("heartbeat_lost"), step_id: z.string(), item: z.number().int().optional() }),
   z.object({
     type: z.literal("report"),
     step_id: z.string(),

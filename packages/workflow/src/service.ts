@@ -52,6 +52,8 @@ export interface WorkflowServiceDeps {
   coordinator: CoordinatorProducer;
   /** Checks `<agent>.<tool>` exists for the tenant; returns why not, else undefined. */
   checkTool: (tenant: string, qualified: string) => Promise<string | undefined>;
+  /** Checks some agent visible to the tenant has the capability; returns why not, else undefined. */
+  checkCapability?: (tenant: string, capability: string) => string | undefined;
 }
 
 export const StartRunRequest = z.strictObject({
@@ -111,6 +113,7 @@ export class WorkflowService {
     known.add(definition.name);
     const context: ValidationContext = {
       checkTool: (tool) => tools.get(tool),
+      checkCapability: (capability) => this.deps.checkCapability?.(actor.tenant, capability),
       workflowExists: (name) => known.has(name),
     };
     assertValid(definition, context);
@@ -196,6 +199,20 @@ export class WorkflowService {
       { ...COORDINATOR_JOB_OPTIONS, jobId: `cancel.${runId}` },
     );
     return run;
+  }
+
+  /** A participant agent's heartbeat on its waiting step (steps with `heartbeat_ms`). */
+  async heartbeat(actor: WorkflowActor, runId: string, stepId: string): Promise<{ run_id: string; step_id: string; at: number }> {
+    const run = await this.run(actor, runId);
+    const stored = await this.workflow(actor, run.workflow, run.version);
+    const step = stored.definition.steps.find((s) => s.step_id === stepId);
+    if (!step || !run.steps[stepId]) throw new NonRetryableError("NOT_FOUND", `run ${runId} has no step '${stepId}'`);
+    if (step.assigned_agent_id && actor.agent_id && actor.agent_id !== step.assigned_agent_id)
+      throw new NonRetryableError("FORBIDDEN", `step '${stepId}' is assigned to ${step.assigned_agent_id}`);
+    if (run.steps[stepId]?.status !== "waiting") throw new NonRetryableError("CONFLICT", `step '${stepId}' is not waiting`);
+    const at = Date.now();
+    await this.deps.store.heartbeat(runId, stepId, at);
+    return { run_id: runId, step_id: stepId, at };
   }
 
   /** `report_step_completion` / `report_step_failure` for participant and approval steps. */

@@ -11,6 +11,8 @@ export interface ValidationIssue {
 export interface ValidationContext {
   /** Undefined when the tool exists (or cannot be checked yet), else why not. */
   checkTool?: (qualified: string) => string | undefined;
+  /** For capability-routed steps: undefined when some agent has it, else why not. */
+  checkCapability?: (capability: string) => string | undefined;
   /** For sub-workflow steps. */
   workflowExists?: (name: string) => boolean;
 }
@@ -45,6 +47,10 @@ export function findIssues(def: WorkflowDefinition, context: ValidationContext =
   for (const step of def.steps) {
     for (const tool of toolsOf(step)) {
       const problem = context.checkTool?.(tool);
+      if (problem) issues.push({ code: "UNKNOWN_TOOL", message: `step '${step.step_id}': ${problem}`, steps: [step.step_id] });
+    }
+    if (!step.tool && step.capability) {
+      const problem = context.checkCapability?.(step.capability);
       if (problem) issues.push({ code: "UNKNOWN_TOOL", message: `step '${step.step_id}': ${problem}`, steps: [step.step_id] });
     }
     if (step.workflow && context.workflowExists && !context.workflowExists(step.workflow))

@@ -52,6 +52,10 @@ export function runsRouter(workflows: WorkflowService, redis: Redis): Router {
     });
   }
 
+  router.post("/runs/:id/steps/:step/heartbeat", requireRole("operator"), async (req, res) => {
+    res.status(202).json(await workflows.heartbeat(principalOf(req), String(req.params.id), String(req.params.step)));
+  });
+
   // Server-sent events: every transition of the run, from its Redis stream; ends when the run has.
   router.get("/runs/:id/events", requireRole("viewer"), async (req, res) => {
     const principal = principalOf(req);
