@@ -392,6 +392,33 @@ steps:
     expect(stepOf(run, "split").items).toMatchObject({ total: 3, completed: 3 });
     expect(stepOf(run, "concat").output).toEqual([{ echo: { message: "x" } }, { echo: { message: "y" } }]);
     expect(stepOf(run, "summary").output.echo.results).toEqual([{ echo: { message: "p" } }, { echo: { message: "q" } }]);
+    // Without a concurrency cap the subtasks are BullMQ flow children of one merge parent.
+    const redis = connect();
+    const queue = new Queue("agent.mock", { connection: redis, prefix: stack.prefix });
+    for (const i of [0, 1, 2]) {
+      const child = await queue.getJob(`run.${run.run_id}.split.${i}`);
+      expect(child?.parentKey).toBe(`${stack.prefix}:coordinator:done.${run.run_id}.split.group`);
+    }
+    await queue.close();
+    redis.disconnect();
+  });
+
+  it("a failing subtask fails its decompose step after the others finish", async () => {
+    await define(stack.operator, {
+      name: "subfail",
+      steps: [
+        {
+          step_id: "split",
+          decompose: { tool: "mock.split", arguments: { text: "a,b", tool: "mock.fail" }, merge: "concat" },
+          on_failure: "continue",
+        },
+        { step_id: "after", depends_on: ["split"], tool: "mock.echo", arguments: { status: "{{ steps.split.status }}" } },
+      ],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "subfail"));
+    expect(run.status).toBe("completed");
+    expect(stepOf(run, "split")).toMatchObject({ status: "failed", error: { code: "TOOL_ERROR" }, items: { total: 2, failed: 2 } });
+    expect(stepOf(run, "after").output).toEqual({ echo: { status: "failed" } });
   });
 
   it("fails a decompose step whose splitter returns no subtask list", async () => {

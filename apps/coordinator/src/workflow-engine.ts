@@ -7,6 +7,7 @@ import {
   advance,
   COORDINATOR_JOB_OPTIONS,
   type ContextStore,
+  type DispatchAction,
   heartbeatTimerId,
   newRunState,
   RunEvent,
@@ -87,6 +88,7 @@ export class WorkflowEngine {
         return RunEvent.parse(data.event);
       case WORKFLOW_JOBS.step: {
         if (!data.step_id) return undefined;
+        if (data.group) return this.groupEvent(data.step_id, job);
         const where = { step_id: data.step_id, ...(data.item !== undefined ? { item: data.item } : {}) };
         const failures = Object.values(await job.getIgnoredChildrenFailures());
         if (failures.length > 0) {
@@ -104,6 +106,18 @@ export class WorkflowEngine {
       default:
         return undefined;
     }
+  }
+
+  /** A merge parent's children: results by item index (the last segment of each child's job id). */
+  private async groupEvent(stepId: string, job: Job): Promise<RunEvent> {
+    const itemOf = (key: string) => Number(key.slice(key.lastIndexOf(".") + 1));
+    const results: Array<{ item: number; output?: unknown; error?: { code: string; message: string } }> = [];
+    for (const [key, value] of Object.entries(await job.getChildrenValues())) results.push({ item: itemOf(key), output: value ?? null });
+    for (const [key, reason] of Object.entries(await job.getIgnoredChildrenFailures())) {
+      const error = decodeFailure(reason) ?? { code: "INTERNAL", message: "subtask failed" };
+      results.push({ item: itemOf(key), error: { code: error.code, message: error.message } });
+    }
+    return { type: "group_done", step_id: stepId, results: results.filter((r) => Number.isInteger(r.item)) };
   }
 
   /** Attempts the step's task took (best effort: the task job may already be trimmed). */
@@ -211,35 +225,53 @@ export class WorkflowEngine {
     return queue;
   }
 
+  /** A step's task as a flow child: a normal task envelope on the agent's queue. */
+  private async taskFlow(run: RunState, action: DispatchAction): Promise<FlowJob> {
+    const { config } = this.deps;
+    if (action.capability) action.agent = await this.agentFor(run, action.job_id, action.capability);
+    const agentConfig = config.agents[action.agent];
+    const data: TaskJobData = {
+      v: 1,
+      task_id: action.job_id,
+      tenant: run.tenant,
+      agent: action.agent,
+      tool: action.tool,
+      arguments: action.arguments,
+      timeout_ms: action.timeout_ms ?? agentConfig?.timeout_ms ?? config.limits.task_timeout_ms,
+      priority: 1,
+      created_at: Date.now(),
+      submitted_by: `run.${run.run_id}`,
+    };
+    const taskOptions = taskJobOptions({
+      taskId: action.job_id,
+      priority: 1,
+      maxAttempts: action.attempts,
+      backoffMs: action.backoff_ms,
+      retentionSeconds: config.limits.retention_seconds,
+      retentionCount: config.limits.retention_count,
+    });
+    return {
+      name: action.tool,
+      queueName: agentQueueName(action.agent),
+      data,
+      opts: {
+        ...taskOptions,
+        // Age only: a count bound could drop a finished task before a redelivery re-adds it.
+        removeOnComplete: { age: config.limits.retention_seconds },
+        removeOnFail: { age: config.limits.retention_seconds },
+        // A finally failed task still releases its parent, which reads the failure.
+        ignoreDependencyOnFailure: true,
+      },
+    };
+  }
+
   private async act(run: RunState, actions: Action[]): Promise<void> {
     const { config } = this.deps;
     const flows: FlowJob[] = [];
     for (const action of actions) {
       switch (action.type) {
         case "dispatch": {
-          if (action.capability) action.agent = await this.agentFor(run, action.job_id, action.capability);
-          const agentConfig = config.agents[action.agent];
-          const data: TaskJobData = {
-            v: 1,
-            task_id: action.job_id,
-            tenant: run.tenant,
-            agent: action.agent,
-            tool: action.tool,
-            arguments: action.arguments,
-            timeout_ms: action.timeout_ms ?? agentConfig?.timeout_ms ?? config.limits.task_timeout_ms,
-            priority: 1,
-            created_at: Date.now(),
-            submitted_by: `run.${run.run_id}`,
-          };
-          const taskOptions = taskJobOptions({
-            taskId: action.job_id,
-            priority: 1,
-            maxAttempts: action.attempts,
-            backoffMs: action.backoff_ms,
-            retentionSeconds: config.limits.retention_seconds,
-            // Age only: a count bound could drop a finished task before a redelivery re-adds it.
-            retentionCount: Number.MAX_SAFE_INTEGER,
-          });
+          const child = await this.taskFlow(run, action);
           flows.push({
             name: WORKFLOW_JOBS.step,
             queueName: COORDINATOR_QUEUE,
@@ -250,19 +282,18 @@ export class WorkflowEngine {
               ...(action.item !== undefined ? { item: action.item } : {}),
             } satisfies WorkflowJobData,
             opts: { ...COORDINATOR_JOB_OPTIONS, jobId: action.job_id.replace(/^run\./, "done.") },
-            children: [
-              {
-                name: action.tool,
-                queueName: agentQueueName(action.agent),
-                data,
-                opts: {
-                  ...taskOptions,
-                  removeOnComplete: { age: config.limits.retention_seconds },
-                  removeOnFail: { age: config.limits.retention_seconds },
-                  ignoreDependencyOnFailure: true,
-                },
-              },
-            ],
+            children: [child],
+          });
+          break;
+        }
+        case "dispatch_group": {
+          const children = await Promise.all(action.children.map((c) => this.taskFlow(run, c)));
+          flows.push({
+            name: WORKFLOW_JOBS.step,
+            queueName: COORDINATOR_QUEUE,
+            data: { run_id: run.run_id, step_id: action.step_id, group: true } satisfies WorkflowJobData,
+            opts: { ...COORDINATOR_JOB_OPTIONS, jobId: action.parent_job_id },
+            children,
           });
           break;
         }

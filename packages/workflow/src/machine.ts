@@ -37,6 +37,11 @@ export type Action =
       backoff_ms: number;
       timeout_ms?: number;
     }
+  /**
+   * A decompose step's subtasks as ONE BullMQ flow: every subtask task is a child of a single
+   * merge parent (`done.<run>.<step>.group`) that the coordinator processes once all are done.
+   */
+  | { type: "dispatch_group"; step_id: string; parent_job_id: string; children: DispatchAction[] }
   | { type: "timer"; job_id: string; delay_ms: number; event: RunEvent }
   | { type: "cancel_jobs"; job_ids: string[] }
   /** Timers no longer needed (their step finished): removed so delayed jobs do not pile up. */
@@ -45,6 +50,31 @@ export type Action =
   | { type: "cancel_child"; child_run_id: string }
   | { type: "context_write"; step_id: string; values: Record<string, unknown> }
   | { type: "finished"; status: "completed" | "failed" | "cancelled" };
+
+export type DispatchAction = Extract<Action, { type: "dispatch" }>;
+
+/** Decompose steps without a concurrency cap run their subtasks under one merge parent. */
+export function isGroupStep(step: StepDefinition): boolean {
+  return !!step.decompose && step.decompose.concurrency === undefined;
+}
+
+export function groupParentJobId(runId: string, stepId: string): string {
+  return `done.${runId}.${stepId}.group`;
+}
+
+/** Moves the item dispatches of `stepId` pushed since `from` into one dispatch_group action. */
+function groupDispatches(actions: Action[], from: number, runId: string, stepId: string): void {
+  const children: DispatchAction[] = [];
+  for (let i = from; i < actions.length; ) {
+    const a = actions[i] as Action;
+    if (a.type === "dispatch" && a.step_id === stepId && a.item !== undefined) {
+      children.push(a);
+      actions.splice(i, 1);
+    } else i++;
+  }
+  if (children.length > 0)
+    actions.push({ type: "dispatch_group", step_id: stepId, parent_job_id: groupParentJobId(runId, stepId), children });
+}
 
 export interface AdvanceInput {
   run: RunState;
@@ -237,6 +267,8 @@ class Transition {
 
   liveJobIds(id: string, s: StepState): string[] {
     const runId = this.run.run_id;
+    const step = this.byId.get(id);
+    if (step && isGroupStep(step) && s.phase === "run") return [stepJobId(runId, id, "group")];
     if (s.items && s.phase !== "merge" && s.phase !== "split")
       return s.items.flatMap((it, i) => (it.status === "running" ? [stepJobId(runId, id, i)] : []));
     if (s.phase === "split") return [stepJobId(runId, id, "split")];
@@ -326,6 +358,27 @@ async function applyEvent(t: Transition, event: RunEvent): Promise<boolean> {
     case "step_timeout":
     case "heartbeat_lost":
       return applyStepOutcome(t, event);
+    case "group_done": {
+      const s = run.steps[event.step_id];
+      if (s?.status !== "running" || s.phase !== "run" || !s.items) return false;
+      let changed = false;
+      for (const result of event.results) {
+        const it = s.items[result.item];
+        if (it?.status !== "running") continue;
+        changed = true;
+        it.finished_at = t.now;
+        if (result.attempts !== undefined) it.attempts = result.attempts;
+        if (result.error) {
+          it.status = "failed";
+          it.error = result.error;
+        } else {
+          it.status = "completed";
+          it.output = result.output ?? null;
+        }
+        t.note(event.step_id, it.status, result.item, it.error);
+      }
+      return changed;
+    }
     case "report": {
       const s = run.steps[event.step_id];
       if (s?.status !== "waiting") return false;
@@ -659,6 +712,7 @@ async function pumpItems(t: Transition, step: StepDefinition, s: StepState): Pro
   const cap =
     (typeof step.foreach === "object" ? step.foreach.concurrency : undefined) ?? step.decompose?.concurrency ?? Number.POSITIVE_INFINITY;
   let running = items.filter((it) => it.status === "running").length;
+  const firstAction = t.actions.length;
   for (let i = 0; i < items.length && running < cap; i++) {
     const it = items[i] as ItemState;
     if (it.status !== "pending") continue;
@@ -697,6 +751,7 @@ async function pumpItems(t: Transition, step: StepDefinition, s: StepState): Pro
       t.note(step.step_id, "failed", i, it.error);
     }
   }
+  if (isGroupStep(step)) groupDispatches(t.actions, firstAction, t.run.run_id, step.step_id);
   if (items.every((it) => isTerminal(it.status))) {
     const failed = items.findIndex((it) => it.status === "failed");
     if (failed >= 0) {
@@ -783,6 +838,7 @@ export async function reconcileActions(input: Omit<AdvanceInput, "event">): Prom
         const outputs = (s.items ?? []).map((it) => it.output ?? null);
         dispatch(t, step, step.decompose.merge_tool, { results: outputs, subtasks: s.item_values ?? [] }, undefined, "merge");
       } else if (s.items) {
+        const firstAction = t.actions.length;
         for (const [i, it] of s.items.entries()) {
           if (it.status !== "running") continue;
           const scope = t.scope({ item: s.item_values?.[i], index: i }, step);
@@ -800,6 +856,7 @@ export async function reconcileActions(input: Omit<AdvanceInput, "event">): Prom
             });
           } else dispatch(t, step, toolOf(step), await stepArguments(step, scope), i);
         }
+        if (isGroupStep(step)) groupDispatches(t.actions, firstAction, run.run_id, id);
       } else if (step.workflow) {
         t.actions.push({
           type: "start_child",

@@ -239,6 +239,19 @@ export const RunEvent = z.discriminatedUnion("type", [
     error: StepError.optional(),
     by: z.string().optional(),
   }),
+  /** Every subtask of a decompose step's merge parent finished (one event for the whole group). */
+  z.object({
+    type: z.literal("group_done"),
+    step_id: z.string(),
+    results: z.array(
+      z.object({
+        item: z.number().int(),
+        output: z.unknown().optional(),
+        error: StepError.optional(),
+        attempts: z.number().int().optional(),
+      }),
+    ),
+  }),
   z.object({ type: z.literal("cancel"), reason: z.string().optional() }),
   z.object({ type: z.literal("deadline") }),
 ]);

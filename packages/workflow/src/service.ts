@@ -24,6 +24,8 @@ export const WorkflowJobData = z.object({
   step_id: z.string().optional(),
   item: z.number().int().optional(),
   agent: z.string().optional(),
+  /** A decompose step's merge parent (all subtasks are its children). */
+  group: z.boolean().optional(),
   event: z.unknown().optional(),
 });
 export type WorkflowJobData = z.infer<typeof WorkflowJobData>;
