@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
@@ -23,12 +23,17 @@ export interface ApiServiceOptions {
   port?: number;
   /** Folder relative config paths (workflows_dir) resolve against; default: the working directory. */
   baseDir?: string;
+  /** The registry /metrics serves (all-in-one passes the one worker and coordinator share). */
+  metrics?: SwitchyardMetrics;
+  /** More /readyz checks (all-in-one adds the co-located worker's and coordinator's). */
+  extraReadiness?: () => Promise<ReadinessChecks>;
 }
 
 export interface ApiService {
   url: string;
   port: number;
   server: Server;
+  metrics: SwitchyardMetrics;
   close(): Promise<void>;
 }
 
@@ -78,6 +83,15 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         : `no agent has capability '${capability}'`,
   });
   if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
+  const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
+  registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
+  let closing = false;
+  const readiness = async (): Promise<ReadinessChecks> => ({
+    redis: await redisCheck(redis),
+    queues: closing ? "shutting down" : "ok",
+    ...(await options.extraReadiness?.()),
+  });
   const { app } = createApp({
     workflows,
     orchestrationTools: decompositionTools(config, taskPort(tasks, queues)),
@@ -87,7 +101,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     tasks,
     logger: log,
-    queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+    queues: allQueues,
+    metrics,
+    readiness,
   });
 
   const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);
@@ -105,7 +121,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     url,
     port: address.port,
     server,
+    metrics,
     close: async () => {
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.

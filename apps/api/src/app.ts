@@ -1,6 +1,6 @@
 import type { SwitchyardConfig } from "@switchyard/config";
 import type { OrchestrationTool } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
+import type { Logger, ReadinessChecks, SwitchyardMetrics } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogCache } from "@switchyard/store";
 import type { TaskService } from "@switchyard/tasks";
@@ -10,6 +10,7 @@ import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { observeRequests } from "./observe.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
 import { orchestrationRouter } from "./routes/orchestration.js";
@@ -17,6 +18,7 @@ import { runsRouter } from "./routes/runs.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
 import { workflowsRouter } from "./routes/workflows.js";
+import { uiRouter } from "./ui/ui-router.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -29,6 +31,9 @@ export interface AppDeps {
   workflows?: WorkflowService;
   /** Orchestration tools offered as REST calls under /orchestration/<name>. */
   orchestrationTools?: readonly OrchestrationTool[];
+  metrics: SwitchyardMetrics;
+  /** Everything `/readyz` checks. */
+  readiness: () => Promise<ReadinessChecks>;
 }
 
 export interface ApiApp {
@@ -43,9 +48,11 @@ export function createApp(deps: AppDeps): ApiApp {
   app.set("etag", false);
   app.set("query parser", "simple");
 
-  app.use(healthRouter(deps.redis));
+  app.use(observeRequests(deps.metrics));
+  app.use(healthRouter(deps.readiness, deps.metrics));
   const admin = adminRouter({ keys: deps.keys, queues: deps.queues });
   app.use(admin.router);
+  app.use(uiRouter());
 
   const api = Router();
   api.use(authenticate(deps.keys));

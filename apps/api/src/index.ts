@@ -2,3 +2,4 @@ export * from "./api-service.js";
 export * from "./app.js";
 export * from "./auth.js";
 export * from "./http-errors.js";
+export * from "./ui/ui-router.js";

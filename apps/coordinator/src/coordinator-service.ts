@@ -1,5 +1,12 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import {
+  type Logger,
+  type OpsServer,
+  type ReadinessChecks,
+  redisCheck,
+  SwitchyardMetrics,
+  startOpsServer,
+} from "@switchyard/observability";
 import { COORDINATOR_QUEUE } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
@@ -15,9 +22,16 @@ export interface CoordinatorServiceOptions {
   sweepEveryMs?: number;
   /** Coordinator jobs processed at once. */
   concurrency?: number;
+  /** The registry to record into (all-in-one shares one); a new one when absent. */
+  metrics?: SwitchyardMetrics;
+  /** Serve /metrics, /healthz, /readyz here (`switchyard coordinator`); none when absent. */
+  opsServer?: { host: string; port: number; fallbackToFreePort?: boolean };
 }
 
 export interface CoordinatorService {
+  metrics: SwitchyardMetrics;
+  opsUrl?: string;
+  readiness(): Promise<ReadinessChecks>;
   close(): Promise<void>;
 }
 
@@ -33,6 +47,7 @@ export const COORDINATOR_JOBS = {
 export async function startCoordinatorService(options: CoordinatorServiceOptions): Promise<CoordinatorService> {
   const { config } = options;
   const log = options.logger.child({ component: "coordinator" });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "coordinator" } });
   const redis = createRedis({ url: options.redisUrl, role: "blocking", name: "sy-coordinator" });
   redis.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
   const keys = new Keys(config.redis.prefix);
@@ -56,7 +71,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   });
   await queue.upsertJobScheduler(
     COORDINATOR_JOBS.sweep,
-    { every: options.sweepEveryMs ?? 30_000 },
+    { every: options.sweepEveryMs ?? config.limits.housekeeping_interval_ms },
     { name: COORDINATOR_JOBS.sweep, opts: { removeOnComplete: 10, removeOnFail: 50 } },
   );
   const worker = new Worker(
@@ -90,10 +105,27 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   );
   worker.on("error", (error) => log.warn({ err: error.message }, "coordinator worker error"));
   await worker.waitUntilReady();
+  worker.on("stalled", () => metrics.tasksStalled.inc({ queue: COORDINATOR_QUEUE }));
+
+  const readiness = async (): Promise<ReadinessChecks> => ({
+    redis: await redisCheck(redis),
+    queue: worker.isRunning() ? "ok" : "coordinator queue worker not running",
+  });
+  let ops: OpsServer | undefined;
+  if (options.opsServer) {
+    ops = await startOpsServer({ metrics, ready: readiness, ...options.opsServer });
+    if (ops.port !== options.opsServer.port && options.opsServer.port !== 0)
+      log.warn({ url: ops.url, wanted: options.opsServer.port }, "metrics port in use; serving on a free port instead");
+    log.info({ url: ops.url }, "coordinator metrics listening");
+  }
   log.info("coordinator ready");
 
   return {
+    metrics,
+    ...(ops ? { opsUrl: ops.url } : {}),
+    readiness,
     close: async () => {
+      await ops?.close();
       await worker.close();
       await engine.close();
       await flows.close();

@@ -266,7 +266,6 @@ export class WorkflowEngine {
   }
 
   private async act(run: RunState, actions: Action[]): Promise<void> {
-    const { config } = this.deps;
     const flows: FlowJob[] = [];
     for (const action of actions) {
       switch (action.type) {

@@ -181,6 +181,20 @@ export const SwitchyardConfig = z.strictObject({
       stalled_interval_ms: int(500).default(15_000),
       /** Lost locks a task survives before it fails (each counts as an attempt). */
       max_stalled_count: int(0).default(3),
+      /** How often the coordinator sweeps (catalog liveness, task-index retention). */
+      housekeeping_interval_ms: int(1_000).default(30_000),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * Where `switchyard worker` and `switchyard coordinator` serve /metrics, /healthz and /readyz
+       * (the api serves them on its own port; `start` serves everything there). 0 = any free port.
+       */
+      port: int(0).default(9464),
+      host: z.string().min(1).default("127.0.0.1"),
+      /** Queue depth is read from Redis at most this often, however often Prometheus scrapes. */
+      queue_cache_ms: int(0).default(5_000),
     })
     .prefault({}),
   /**
