@@ -164,6 +164,9 @@ describe("workflow engine", () => {
     });
     const runId = await startRun(stack.operator, "approve");
     await waitForStep(stack.operator, runId, "review", "waiting");
+    // report_step_completion is also an orchestration tool (the same handler /mcp exposes).
+    const viaTool = await stack.operator.post("/api/v1/orchestration/get_workflow_run", { run_id: runId });
+    expect(stepOf(viaTool.body, "review").status).toBe("waiting");
     // Reporting a step that is not waiting is a conflict; a viewer may not approve.
     expect((await stack.operator.post(`/api/v1/runs/${runId}/steps/draft/complete`, {})).status).toBe(409);
     expect((await stack.viewer.post(`/api/v1/runs/${runId}/steps/review/complete`, {})).status).toBe(403);
@@ -179,7 +182,12 @@ describe("workflow engine", () => {
   it("a rejected approval fails the run", async () => {
     const runId = await startRun(stack.operator, "approve");
     await waitForStep(stack.operator, runId, "review", "waiting");
-    expect((await stack.operator.post(`/api/v1/runs/${runId}/steps/review/fail`, { message: "not yet" })).status).toBe(202);
+    const rejected = await stack.operator.post("/api/v1/orchestration/report_step_failure", {
+      run_id: runId,
+      step_id: "review",
+      message: "not yet",
+    });
+    expect(rejected.body).toEqual({ run_id: runId, step_id: "review", accepted: true });
     const run = await waitForRun(stack.operator, runId);
     expect(run.status).toBe("failed");
     expect(stepOf(run, "review").error).toEqual({ code: "TOOL_ERROR", message: "not yet" });

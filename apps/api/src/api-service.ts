@@ -6,7 +6,7 @@ import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { agentVisibleTo, TaskService, ToolArgumentValidator } from "@switchyard/tasks";
-import { ContextStore, decompositionTools, RunStore, WorkflowService } from "@switchyard/workflow";
+import { ContextStore, decompositionTools, RunStore, WorkflowService, workflowTools } from "@switchyard/workflow";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
@@ -94,7 +94,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   });
   const { app } = createApp({
     workflows,
-    orchestrationTools: decompositionTools(config, taskPort(tasks, queues)),
+    orchestrationTools: [...decompositionTools(config, taskPort(tasks, queues)), ...workflowTools(workflows)],
     config,
     keys,
     redis,

@@ -2,6 +2,8 @@ import type { SwitchyardConfig } from "@switchyard/config";
 import { defineTool, NonRetryableError, type OrchestrationTool, splitQualifiedToolName, type ToolActor } from "@switchyard/core";
 import { z } from "zod";
 import { subtasksOf } from "./machine.js";
+import type { WorkflowService } from "./service.js";
+import { runView } from "./view.js";
 
 /** What the decomposition tools need from the task layer (TaskService and the agent queues). */
 export interface TaskPort {
@@ -154,6 +156,73 @@ export function decompositionTools(config: SwitchyardConfig, tasks: TaskPort): O
         const taskId = await tasks.submit(actor, agent, tool, { results: input.results });
         return { task_id: taskId, merged: await tasks.result(actor, taskId, input.timeout_ms, signal) };
       },
+    }),
+  ] as OrchestrationTool[];
+}
+
+const RunStep = z.strictObject({ run_id: z.string().min(1).max(200), step_id: z.string().min(1).max(63) });
+
+/**
+ * Workflow operations as orchestration tools (for /mcp; also under /api/v1/orchestration/<name>):
+ * start and read runs, and `report_step_completion` / `report_step_failure` for participant agents.
+ */
+export function workflowTools(workflows: WorkflowService): OrchestrationTool[] {
+  const actorOf = (actor: ToolActor) => ({ tenant: actor.tenant, key_id: actor.key_id, agent_id: actor.agent_id });
+  return [
+    defineTool({
+      name: "start_workflow_run",
+      description: "Start a run of a defined workflow; returns its run_id. `idempotency_key` makes a retry return the same run.",
+      input: z.strictObject({
+        workflow: z.string().min(1).max(63),
+        input: z.unknown().optional(),
+        version: z.number().int().min(1).optional(),
+        idempotency_key: z.string().max(128).optional(),
+      }),
+      role: "operator",
+      handler: async (actor, input) => {
+        const { workflow, idempotency_key, ...request } = input;
+        return workflows.start(actorOf(actor), workflow, request, idempotency_key);
+      },
+    }),
+    defineTool({
+      name: "get_workflow_run",
+      description: "A run's status and every step's status, attempts, output or error.",
+      input: z.strictObject({ run_id: z.string().min(1).max(200) }),
+      role: "viewer",
+      readOnly: true,
+      handler: async (actor, input) => runView(await workflows.run(actorOf(actor), input.run_id)),
+    }),
+    defineTool({
+      name: "report_step_completion",
+      description: "Complete a participant or approval step that is waiting, with its output.",
+      input: RunStep.extend({ output: z.unknown().optional() }),
+      role: "operator",
+      handler: async (actor, input) =>
+        workflows.report(
+          actorOf(actor),
+          input.run_id,
+          input.step_id,
+          "complete",
+          input.output === undefined ? {} : { output: input.output },
+        ),
+    }),
+    defineTool({
+      name: "report_step_failure",
+      description: "Fail (or reject) a participant or approval step that is waiting.",
+      input: RunStep.extend({ message: z.string().max(4_000).optional(), code: z.string().max(64).optional() }),
+      role: "operator",
+      handler: async (actor, input) =>
+        workflows.report(
+          actorOf(actor),
+          input.run_id,
+          input.step_id,
+          "fail",
+          input.code
+            ? { error: { code: input.code, message: input.message ?? "failed" } }
+            : input.message
+              ? { message: input.message }
+              : {},
+        ),
     }),
   ] as OrchestrationTool[];
 }
