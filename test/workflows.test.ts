@@ -411,6 +411,18 @@ steps:
     redis.disconnect();
   });
 
+  it("assigns subtasks that name a capability to an agent that has it", async () => {
+    await define(stack.operator, {
+      name: "bycapsplit",
+      steps: [
+        { step_id: "split", decompose: { tool: "mock.split", arguments: { text: "u,v", capability: "demo" }, capability_tool: "echo" } },
+      ],
+    });
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "bycapsplit"));
+    expect(run.status, JSON.stringify(run)).toBe("completed");
+    expect(stepOf(run, "split").output).toEqual([{ echo: { message: "u" } }, { echo: { message: "v" } }]);
+  });
+
   it("a failing subtask fails its decompose step after the others finish", async () => {
     await define(stack.operator, {
       name: "subfail",

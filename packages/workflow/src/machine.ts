@@ -474,6 +474,7 @@ async function applyStepOutcome(
 interface Subtask {
   id?: string;
   tool?: string;
+  capability?: string;
   arguments?: Record<string, unknown>;
   description?: string;
 }
@@ -491,6 +492,7 @@ export function subtasksOf(output: unknown): Subtask[] | undefined {
     if (!entry || typeof entry !== "object" || Array.isArray(entry)) return undefined;
     const e = entry as Record<string, unknown>;
     if (e.tool !== undefined && typeof e.tool !== "string") return undefined;
+    if (e.capability !== undefined && typeof e.capability !== "string") return undefined;
     if (e.arguments !== undefined && (typeof e.arguments !== "object" || e.arguments === null || Array.isArray(e.arguments)))
       return undefined;
     out.push(e as Subtask);
@@ -685,12 +687,13 @@ function dispatch(
   args: Record<string, unknown>,
   item: number | undefined,
   suffix?: "split" | "merge",
+  capability?: string,
 ): void {
   const name = splitQualifiedToolName(qualified);
-  const byCapability = name?.agent === "*" && step.capability && suffix === undefined && !step.decompose;
+  const cap = capability ?? (name?.agent === "*" && suffix === undefined && !step.decompose ? step.capability : undefined);
   t.actions.push({
     type: "dispatch",
-    ...(byCapability ? { capability: step.capability } : {}),
+    ...(cap ? { capability: cap } : {}),
     step_id: step.step_id,
     ...(item !== undefined ? { item } : {}),
     job_id: stepJobId(t.run.run_id, step.step_id, suffix ?? item),
@@ -702,6 +705,17 @@ function dispatch(
     ...(step.timeout_ms ? { timeout_ms: step.timeout_ms } : {}),
   });
   if (suffix === undefined) armTimer(t, step, item);
+}
+
+/**
+ * Where a subtask runs: its own `tool`; else, when it names a `capability`, the least loaded agent
+ * with it (chosen by the coordinator) and the step's `capability_tool`; else the step's `subtask_tool`.
+ */
+function subtaskTarget(step: StepDefinition, sub: Subtask, i: number): { tool: string; capability?: string } {
+  if (sub.tool) return { tool: sub.tool };
+  if (sub.capability) return { tool: `*.${step.decompose?.capability_tool ?? "agent_run"}`, capability: sub.capability };
+  if (step.decompose?.subtask_tool) return { tool: step.decompose.subtask_tool };
+  throw new Error(`subtask ${i} names no tool or capability and the step has no subtask_tool`);
 }
 
 /** Starts pending items up to the concurrency cap; completes the step when every item is done. */
@@ -725,10 +739,8 @@ async function pumpItems(t: Transition, step: StepDefinition, s: StepState): Pro
     const scope = t.scope({ item: value, index: i }, step);
     try {
       if (step.decompose) {
-        const sub = (value ?? {}) as Subtask;
-        const tool = sub.tool ?? step.decompose.subtask_tool;
-        if (!tool) throw new Error(`subtask ${i} names no tool and the step has no subtask_tool`);
-        dispatch(t, step, tool, sub.arguments ?? {}, i);
+        const target = subtaskTarget(step, (value ?? {}) as Subtask, i);
+        dispatch(t, step, target.tool, ((value ?? {}) as Subtask).arguments ?? {}, i, undefined, target.capability);
       } else if (step.workflow) {
         const input = await render(step.arguments, scope);
         t.actions.push({
@@ -844,7 +856,8 @@ export async function reconcileActions(input: Omit<AdvanceInput, "event">): Prom
           const scope = t.scope({ item: s.item_values?.[i], index: i }, step);
           if (step.decompose) {
             const sub = (s.item_values?.[i] ?? {}) as Subtask;
-            dispatch(t, step, sub.tool ?? step.decompose.subtask_tool ?? "", sub.arguments ?? {}, i);
+            const target = subtaskTarget(step, sub, i);
+            dispatch(t, step, target.tool, sub.arguments ?? {}, i, undefined, target.capability);
           } else if (step.workflow) {
             t.actions.push({
               type: "start_child",

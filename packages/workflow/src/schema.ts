@@ -43,8 +43,10 @@ export const DecomposeSpec = z.strictObject({
   /** The splitting tool (`<agent>.<tool>`, an LLM's structured-output tool or any deterministic one). */
   tool: z.string().min(3),
   arguments: z.record(z.string(), z.unknown()).default({}),
-  /** Tool that runs each subtask when a subtask names none. */
+  /** Tool that runs each subtask when a subtask names neither a tool nor a capability. */
   subtask_tool: z.string().min(3).optional(),
+  /** For subtasks that name a `capability`: the tool called on the agent chosen for it. */
+  capability_tool: z.string().min(1).optional(),
   merge: z.enum(["concat", "object", "llm"]).default("concat"),
   /** For `merge: llm`: the tool that merges (it receives `{ results }`). */
   merge_tool: z.string().min(3).optional(),

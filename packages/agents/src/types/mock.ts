@@ -36,10 +36,10 @@ const TOOLS: ToolDescriptor[] = [
   {
     name: "split",
     description:
-      "A deterministic stand-in for an LLM splitter: splits `text` on `separator` (default ',') into `{subtasks: [{id, description, tool?, arguments: {message}}]}`.",
+      "A deterministic stand-in for an LLM splitter: splits `text` on `separator` (default ',') into `{subtasks: [{id, description, tool?, capability?, arguments: {message}}]}`.",
     input_schema: {
       type: "object",
-      properties: { text: { type: "string" }, separator: { type: "string" }, tool: { type: "string" } },
+      properties: { text: { type: "string" }, separator: { type: "string" }, tool: { type: "string" }, capability: { type: "string" } },
       required: ["text"],
       additionalProperties: false,
     },
@@ -95,6 +95,7 @@ export class MockAgentClient implements AgentClient {
             id: `part-${i + 1}`,
             description: part,
             ...(typeof args.tool === "string" ? { tool: args.tool } : {}),
+            ...(typeof args.capability === "string" ? { capability: args.capability } : {}),
             arguments: { message: part },
           })),
         };
