@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
+import { type ApiKeyConfig, replaceAgentsInPlace, type SwitchyardConfig, watchConfigFile } from "@switchyard/config";
 import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
@@ -10,6 +10,9 @@ import { ContextStore, decompositionTools, RunStore, WorkflowService, workflowTo
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
+import { TaskWaiter } from "./mcp/task-waiter.js";
 import { taskPort } from "./task-port.js";
 import { loadWorkflowsDir } from "./workflows-dir.js";
 
@@ -23,6 +26,10 @@ export interface ApiServiceOptions {
   port?: number;
   /** Folder relative config paths (workflows_dir) resolve against; default: the working directory. */
   baseDir?: string;
+  /** The config file to watch: its `agents` are applied in place (workers do the same). */
+  configFile?: string;
+  /** Environment for `${VAR}` substitution when the watched file is re-read. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** The registry /metrics serves (all-in-one passes the one worker and coordinator share). */
   metrics?: SwitchyardMetrics;
   /** More /readyz checks (all-in-one adds the co-located worker's and coordinator's). */
@@ -83,6 +90,24 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         : `no agent has capability '${capability}'`,
   });
   if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
+  const configWatch = options.configFile
+    ? watchConfigFile(options.configFile, {
+        env: options.env ?? {},
+        onChange: (next) => {
+          replaceAgentsInPlace(config, next.agents);
+          catalog.invalidate();
+          log.info({ agents: Object.keys(next.agents) }, "config file changed; agents updated");
+        },
+        onInvalid: (error) => log.warn({ err: error.message }, "config file changed but is invalid; keeping the current agents"),
+      })
+    : undefined;
+  const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
+  // Other features append their MCP tools here.
+  const workflowOrchestration = [...decompositionTools(config, taskPort(tasks, queues)), ...workflowTools(workflows)];
+  const orchestration = new OrchestrationToolRegistry().add(
+    ...coreOrchestrationTools({ config, catalog, tasks, waiter }),
+    ...workflowOrchestration,
+  );
   const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
@@ -94,7 +119,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   });
   const { app } = createApp({
     workflows,
-    orchestrationTools: [...decompositionTools(config, taskPort(tasks, queues)), ...workflowTools(workflows)],
+    orchestrationTools: workflowOrchestration,
     config,
     keys,
     redis,
@@ -104,6 +129,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     queues: allQueues,
     metrics,
     readiness,
+    orchestration,
+    waiter,
   });
 
   const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);
@@ -130,6 +157,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      configWatch?.close();
+      await waiter.close();
       await queues.close();
       await coordinatorQueue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);

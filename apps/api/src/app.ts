@@ -2,7 +2,7 @@ import type { SwitchyardConfig } from "@switchyard/config";
 import type { OrchestrationTool } from "@switchyard/core";
 import type { Logger, ReadinessChecks, SwitchyardMetrics } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
-import type { CatalogCache } from "@switchyard/store";
+import { type CatalogCache, CircuitBreakerStore, Keys } from "@switchyard/store";
 import type { TaskService } from "@switchyard/tasks";
 import type { WorkflowService } from "@switchyard/workflow";
 import type { Queue } from "bullmq";
@@ -10,6 +10,9 @@ import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { mcpRouter } from "./mcp/mcp-router.js";
+import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import type { TaskWaiter } from "./mcp/task-waiter.js";
 import { observeRequests } from "./observe.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
@@ -17,6 +20,7 @@ import { orchestrationRouter } from "./routes/orchestration.js";
 import { runsRouter } from "./routes/runs.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
+import { usageRouter } from "./routes/usage.js";
 import { workflowsRouter } from "./routes/workflows.js";
 import { uiRouter } from "./ui/ui-router.js";
 
@@ -31,6 +35,9 @@ export interface AppDeps {
   workflows?: WorkflowService;
   /** Orchestration tools offered as REST calls under /orchestration/<name>. */
   orchestrationTools?: readonly OrchestrationTool[];
+  /** Tools `/mcp` offers besides the aggregated agent tools. */
+  orchestration: OrchestrationToolRegistry;
+  waiter: TaskWaiter;
   metrics: SwitchyardMetrics;
   /** Everything `/readyz` checks. */
   readiness: () => Promise<ReadinessChecks>;
@@ -57,13 +64,16 @@ export function createApp(deps: AppDeps): ApiApp {
   const api = Router();
   api.use(authenticate(deps.keys));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
-  api.use(agentsRouter(deps.config, deps.catalog));
+  api.use(agentsRouter(deps.config, deps.catalog, new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix))));
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
   if (deps.workflows) api.use(workflowsRouter(deps.workflows, deps.config.server.body_limit_bytes));
   if (deps.workflows) api.use(runsRouter(deps.workflows, deps.redis));
   if (deps.orchestrationTools) api.use(orchestrationRouter(deps.orchestrationTools));
+  api.use(usageRouter(deps.config, deps.redis));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
+
+  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
 
   app.use("/api/v1", api);
   // `/api` is an alias of the current version.

@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   AGENT_NOT_FOUND: 404,
   TOOL_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
@@ -26,6 +27,8 @@ const STATUS: Record<ErrorCode, number> = {
   AGENT_UNAVAILABLE: 503,
   AGENT_REMOVED: 410,
   INVALID_JOB: 500,
+  PROVIDER_ERROR: 502,
+  CIRCUIT_OPEN: 503,
 };
 
 export class HttpError extends SwitchyardError {

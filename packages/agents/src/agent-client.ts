@@ -1,5 +1,7 @@
 import type { AgentType } from "@switchyard/config";
-import type { TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
+import type { McpPromptDescriptor, McpResourceDescriptor, TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
+import type { ChildTaskRunner } from "@switchyard/providers";
+import type { Redis } from "ioredis";
 
 export interface ToolCallContext {
   /** Aborted on timeout, cancellation or worker shutdown; clients must stop work when it fires. */
@@ -31,6 +33,9 @@ export interface AgentClient {
   /** The tools the agent offers now (agent-local names). */
   listTools(): ToolDescriptor[];
   callTool(tool: string, args: Record<string, unknown>, context: ToolCallContext): Promise<unknown>;
+  /** MCP agents: the server's resources and prompts (published with the catalog). */
+  listResources?(): McpResourceDescriptor[];
+  listPrompts?(): McpPromptDescriptor[];
   health(): AgentHealth;
   close(): Promise<void>;
 }
@@ -45,4 +50,12 @@ export interface AgentClientDeps {
   };
   /** Called when the agent's tool list changed at run time. */
   onToolsChanged: () => void;
+  /** A non-blocking connection for shared state (circuit breakers, budgets, usage). */
+  redis?: Redis;
+  /** The configured key prefix (`redis.prefix`). */
+  prefix?: string;
+  /** The other agents this worker serves (provider fallback chains). */
+  agents?: (name: string) => AgentClient | undefined;
+  /** Runs catalog tools as child tasks (provider `agent_run`). */
+  childTasks?: ChildTaskRunner;
 }

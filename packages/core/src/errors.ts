@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "FORBIDDEN",
   "NOT_FOUND",
   "ROUTE_NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
   "AGENT_NOT_FOUND",
   "TOOL_NOT_FOUND",
   "TASK_NOT_FOUND",
@@ -27,6 +28,8 @@ export const ERROR_CODES = [
   "AGENT_UNAVAILABLE",
   "AGENT_REMOVED",
   "INVALID_JOB",
+  "PROVIDER_ERROR",
+  "CIRCUIT_OPEN",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
