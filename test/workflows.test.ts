@@ -1,7 +1,8 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMcp } from "./helpers/mcp.js";
 import { connect } from "./helpers/redis.js";
-import { type Stack, startStack } from "./helpers/stack.js";
+import { OPERATOR_KEY, type Stack, startStack } from "./helpers/stack.js";
 import { define, startRun, stepOf, waitForRun, waitForStep } from "./helpers/workflows.js";
 
 describe("workflow engine", () => {
@@ -533,5 +534,32 @@ steps:
     expect(await queue.getJob(`tmo.${run.run_id}.any`)).toBeUndefined();
     await queue.close();
     redis.disconnect();
+  });
+
+  it("offers the workflow and decomposition tools on /mcp", async () => {
+    const client = await connectMcp([stack.url], OPERATOR_KEY);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      for (const name of [
+        "decompose_task",
+        "assign_subtasks",
+        "delegate_subtask",
+        "merge_results",
+        "start_workflow_run",
+        "get_workflow_run",
+        "report_step_completion",
+        "report_step_failure",
+      ])
+        expect(names).toContain(name);
+      const json = (result: Awaited<ReturnType<typeof client.callTool>>) =>
+        JSON.parse((result.content as Array<{ text: string }>)[0]?.text ?? "null");
+      const merged = await client.callTool({ name: "merge_results", arguments: { results: ["a", "b"], merge: "object", ids: ["x", "y"] } });
+      expect(json(merged)).toEqual({ merged: { x: "a", y: "b" } });
+      const started = await client.callTool({ name: "start_workflow_run", arguments: { workflow: "diamond", input: { n: 2 } } });
+      const runId = json(started).run_id;
+      expect((await waitForRun(stack.operator, runId)).status).toBe("completed");
+    } finally {
+      await client.close();
+    }
   });
 });
