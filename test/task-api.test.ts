@@ -331,7 +331,7 @@ describe("task API", () => {
       expect((await stack.viewer.get("/api/v1/tools/nobody/echo")).body.error_code).toBe("AGENT_NOT_FOUND");
       const grouped = await stack.viewer.get("/api/v1/tools/list");
       const slow = grouped.body.agents.find((a: { agent: string }) => a.agent === "slow");
-      expect(slow.tools.map((t: { name: string }) => t.name).sort()).toEqual(["echo", "fail", "sleep"]);
+      expect(slow.tools.map((t: { name: string }) => t.name).sort()).toEqual(["echo", "fail", "sleep", "split"]);
       const flat = await stack.viewer.get("/api/v1/tools");
       expect(flat.body.tools.map((t: { name: string }) => t.name)).toEqual(
         expect.arrayContaining(["mock.echo", "mock2.echo", "slow.sleep"]),

@@ -14,13 +14,16 @@ import {
   Keys,
   RateLimiter,
 } from "@switchyard/store";
-import { AgentDirectory, createTaskService, TaskEventHub } from "@switchyard/tasks";
+import { AgentDirectory, agentVisibleTo, createTaskService, TaskEventHub } from "@switchyard/tasks";
+import { ContextStore, decompositionTools, RunStore, WorkflowService, workflowTools } from "@switchyard/workflow";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
 import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
 import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
 import { TaskWaiter } from "./mcp/task-waiter.js";
+import { taskPort } from "./task-port.js";
+import { loadWorkflowsDir } from "./workflows-dir.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;
@@ -30,6 +33,8 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** Folder relative config paths (workflows_dir) resolve against; default: the working directory. */
+  baseDir?: string;
   /** The config file to watch: its `agents` are applied in place (workers do the same). */
   configFile?: string;
   /** Environment for `${VAR}` substitution when the watched file is re-read. */
@@ -91,6 +96,26 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     isAvailable: async (agent) =>
       agent.config.type === "openai" || agent.config.type === "anthropic" ? breakers.available(agent.name, agent.config.model) : true,
   });
+  const workflows = new WorkflowService({
+    store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
+    contexts: new ContextStore(redis, config.redis.prefix, config.limits.retention_seconds),
+    coordinator: coordinatorQueue,
+    checkTool: async (tenant, qualified) => {
+      const dot = qualified.indexOf(".");
+      const agent = qualified.slice(0, Math.max(0, dot));
+      const tool = qualified.slice(dot + 1);
+      if (dot <= 0 || !agentVisibleTo(config, agent, tenant)) return `unknown agent in '${qualified}'`;
+      const entry = await catalog.entry(agent);
+      // An agent no worker has published yet is accepted; its tasks wait for the worker.
+      if (entry && !entry.tools.some((t) => t.name === tool)) return `agent '${agent}' has no tool '${tool}'`;
+      return undefined;
+    },
+    checkCapability: (tenant, capability) =>
+      Object.entries(config.agents).some(([name, a]) => a.capabilities.includes(capability) && agentVisibleTo(config, name, tenant))
+        ? undefined
+        : `no agent has capability '${capability}'`,
+  });
+  if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
   const configWatch = options.configFile
     ? watchConfigFile(options.configFile, {
         env: options.env ?? {},
@@ -105,7 +130,11 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     : undefined;
   const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
   // Other features append their MCP tools here.
-  const orchestration = new OrchestrationToolRegistry().add(...coreOrchestrationTools({ config, catalog, tasks, waiter }));
+  const workflowOrchestration = [...decompositionTools(config, taskPort(tasks, queues)), ...workflowTools(workflows)];
+  const orchestration = new OrchestrationToolRegistry().add(
+    ...coreOrchestrationTools({ config, catalog, tasks, waiter }),
+    ...workflowOrchestration,
+  );
   const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
@@ -116,6 +145,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     ...(await options.extraReadiness?.()),
   });
   const { app, admin } = createApp({
+    workflows,
+    orchestrationTools: workflowOrchestration,
     config,
     keys,
     redis,

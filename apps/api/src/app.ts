@@ -1,4 +1,5 @@
 import type { SwitchyardConfig } from "@switchyard/config";
+import type { OrchestrationTool } from "@switchyard/core";
 import type { Logger, ReadinessChecks, SwitchyardMetrics } from "@switchyard/observability";
 import type { TaskQueues } from "@switchyard/queue";
 import type { Redis } from "@switchyard/redis";
@@ -12,6 +13,7 @@ import {
   type RateLimiter,
 } from "@switchyard/store";
 import type { AgentDirectory, Scheduler, TaskEventHub, TaskService } from "@switchyard/tasks";
+import type { WorkflowService } from "@switchyard/workflow";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
@@ -29,9 +31,12 @@ import { auditRouter } from "./routes/audit.js";
 import { docsRouter } from "./routes/docs.js";
 import { healthRouter } from "./routes/health.js";
 import { keysRouter } from "./routes/keys.js";
+import { orchestrationRouter } from "./routes/orchestration.js";
+import { runsRouter } from "./routes/runs.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
 import { usageRouter } from "./routes/usage.js";
+import { workflowsRouter } from "./routes/workflows.js";
 import { uiRouter } from "./ui/ui-router.js";
 
 export interface AppDeps {
@@ -53,6 +58,9 @@ export interface AppDeps {
   apiKeys: ApiKeyStore;
   /** Shown in the OpenAPI document. */
   version?: string;
+  workflows?: WorkflowService;
+  /** Orchestration tools offered as REST calls under /orchestration/<name>. */
+  orchestrationTools?: readonly OrchestrationTool[];
   /** Tools `/mcp` offers besides the aggregated agent tools. */
   orchestration: OrchestrationToolRegistry;
   waiter: TaskWaiter;
@@ -114,6 +122,9 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(auditRouter(deps.audit, routes));
   api.use(keysRouter(deps.apiKeys, storedKeys, routes));
   api.use(usageRouter(deps.config, deps.redis, routes));
+  if (deps.workflows) api.use(workflowsRouter(deps.workflows, deps.config.server.body_limit_bytes));
+  if (deps.workflows) api.use(runsRouter(deps.workflows, deps.redis));
+  if (deps.orchestrationTools) api.use(orchestrationRouter(deps.orchestrationTools));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));

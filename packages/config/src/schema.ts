@@ -31,7 +31,7 @@ const agentCommon = {
   fallback: z.array(AgentName).optional(),
 };
 
-const MockTool = z.enum(["echo", "sleep", "fail"]);
+const MockTool = z.enum(["echo", "sleep", "fail", "split"]);
 export const MockAgentConfig = z.strictObject({
   type: z.literal("mock"),
   ...agentCommon,
@@ -257,6 +257,11 @@ export const SwitchyardConfig = z.strictObject({
       queue_cache_ms: int(0).default(5_000),
     })
     .prefault({}),
+  /**
+   * Folder of workflow definitions (*.yaml, *.yml, *.json), relative to the config file. The api
+   * defines each one at start for every tenant named in auth.keys (a changed file = a new version).
+   */
+  workflows_dir: z.string().min(1).optional(),
   /** Where the embedded Redis, the generated admin key and sandboxes live. */
   data_dir: z.string().min(1).default(".switchyard"),
   agents: z.record(AgentName, AgentConfig).default({}),
