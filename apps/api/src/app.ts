@@ -18,7 +18,7 @@ import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type KeyRing, StoredKeyCache } from "./auth.js";
-import { auditTrail, rateLimit } from "./guards.js";
+import { auditTrail, rateLimit, sseLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { mcpRouter } from "./mcp/mcp-router.js";
 import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
@@ -105,6 +105,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
+  api.use(sseLimit(deps.config.limits.sse_connections_per_key));
   api.use(agentsRouter({ ...deps, breakers: new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix)) }, routes));
   api.use(
     toolsRouter(

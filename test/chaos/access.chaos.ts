@@ -1,0 +1,220 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CliProcess } from "../helpers/cli.js";
+import { type ApiClient, apiClient } from "../helpers/http.js";
+import { redisUrl } from "../helpers/redis.js";
+import { ADMIN_KEY, OPERATOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY } from "../helpers/stack.js";
+import { waitFor } from "../helpers/wait.js";
+import { startApi, startWorker, stop, writeClusterConfig } from "./cluster.js";
+import { report } from "./report.js";
+
+type Role = "viewer" | "operator" | "admin";
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+const ROLES: Role[] = ["viewer", "operator", "admin"];
+
+/** Secrets handed to the platform in this scenario: none may ever come back out. */
+const SECRETS = ["sy-secret-mcp-token-8f3a91c2", "sy-secret-header-4d7e0b55", "sy-secret-rest-token-a19c77e0", "sy-secret-openai-key-5b2f"];
+
+export interface Operation {
+  method: string;
+  path: string;
+  /** null: public (no key needed). */
+  role: Role | null;
+}
+
+/**
+ * Every operation the api serves, read from its own OpenAPI document (built from the route table,
+ * plus the routes added with a `requireRole` guard, whose role the guard itself names).
+ */
+export async function operations(base: string): Promise<Operation[]> {
+  const doc = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { security?: unknown[]; "x-switchyard-role"?: Role }>>;
+  };
+  const out: Operation[] = [];
+  for (const [path, methods] of Object.entries(doc.paths))
+    for (const [method, op] of Object.entries(methods)) {
+      const role = Array.isArray(op.security) && op.security.length === 0 ? null : (op["x-switchyard-role"] ?? null);
+      out.push({ method: method.toUpperCase(), path, role });
+    }
+  return out;
+}
+
+/** An operation's path with every parameter filled. */
+export function fill(path: string, value = "zz_nonexistent"): string {
+  return path.replace(/\{[^}]+\}|:[A-Za-z_]+/g, value);
+}
+
+describe("access: auth table, revoked keys, agent registration policy, secrets", () => {
+  let api: { process: CliProcess; url: string; client: ApiClient };
+  let worker: CliProcess;
+  let upstream: Server;
+  let upstreamUrl: string;
+  const clients = {} as Record<Role, ApiClient>;
+
+  beforeAll(async () => {
+    // A REST upstream that fails, so the worker handles (and may log) an error with the secret configured.
+    upstream = createServer((_req, res) => res.writeHead(500, { "content-type": "text/plain" }).end("upstream broke"));
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const { file } = writeClusterConfig({
+      auth: {
+        keys: [
+          { key: ADMIN_KEY, role: "admin", tenant: "acme" },
+          { key: OPERATOR_KEY, role: "operator", tenant: "acme" },
+          { key: VIEWER_KEY, role: "viewer", tenant: "acme" },
+          { key: OTHER_TENANT_KEY, role: "admin", tenant: "globex" },
+        ],
+        agent_url_allowlist: ["http://127.0.0.1:9/allowed", "mcp.allowed.example"],
+      },
+      limits: { max_attempts: 1 },
+      agents: { mock: { type: "mock" } },
+    });
+    [api, worker] = await Promise.all([
+      startApi(file, redisUrl(), { LOG_LEVEL: "debug" }),
+      startWorker(file, redisUrl(), { LOG_LEVEL: "debug" }),
+    ]);
+    clients.admin = api.client;
+    clients.operator = apiClient(api.url, OPERATOR_KEY);
+    clients.viewer = apiClient(api.url, VIEWER_KEY);
+  });
+  afterAll(async () => {
+    await Promise.all([api && stop(api.process), worker && stop(worker)]);
+    upstream?.close();
+  });
+
+  it("every route: no key → 401, revoked key → 401, each role → the table's allow/deny", async () => {
+    const ops = await operations(api.url);
+    expect(ops.length).toBeGreaterThan(30);
+    // The generated table covers the plain routers too (workflows, runs, orchestration).
+    for (const p of ["/api/v1/workflows", "/api/v1/runs/{id}/cancel", "/api/v1/keys"])
+      expect(ops.some((o) => o.path === p), p).toBe(true);
+    const created = await clients.admin.post("/api/v1/keys", { role: "admin", name: "to-revoke" });
+    expect(created.status).toBe(201);
+    const revokedKey: string = created.body.key;
+    expect((await apiClient(api.url, revokedKey).get("/api/v1/tasks")).status).toBe(200);
+    expect((await clients.admin.delete(`/api/v1/keys/${created.body.id}`)).status).toBe(204);
+    const revoked = apiClient(api.url, revokedKey);
+    const anonymous = apiClient(api.url);
+
+    const violations: string[] = [];
+    let calls = 0;
+    const protectedOps = [...ops.filter((o) => o.role !== null), { method: "POST", path: "/mcp", role: "viewer" as Role }];
+    for (const op of protectedOps) {
+      const path = fill(op.path);
+      const body = op.method === "GET" || op.method === "DELETE" ? undefined : {};
+      for (const [label, client] of [
+        ["no key", anonymous],
+        ["revoked key", revoked],
+        ["unknown key", apiClient(api.url, "sy-not-a-key-00000000000000")],
+      ] as const) {
+        const r = await client.call(op.method, path, body);
+        calls++;
+        if (r.status !== 401 || typeof r.body?.error_code !== "string")
+          violations.push(`${label} ${op.method} ${path} → ${r.status}`);
+      }
+    }
+    for (const op of ops.filter((o) => o.role !== null))
+      for (const role of ROLES) {
+        const r = await clients[role].call(op.method, fill(op.path), op.method === "GET" || op.method === "DELETE" ? undefined : {});
+        calls++;
+        const allowed = RANK[role] >= RANK[op.role as Role];
+        const ok = allowed ? r.status !== 401 && r.status !== 403 && r.status < 500 : r.status === 403;
+        if (!ok) violations.push(`${role} ${op.method} ${op.path} (needs ${op.role}) → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
+      }
+    report({ scenario: "auth table (every route × no/revoked/unknown key × role)", operations: calls, violations: violations.length });
+    expect(violations).toEqual([]);
+  });
+
+  it("agent registration: stdio and off-list URLs need admin; secrets never come back out", async () => {
+    const attempts: Array<[Role, unknown, number]> = [
+      ["operator", { type: "mcp", transport: "stdio", command: "node", args: ["-e", "1"] }, 403],
+      ["viewer", { type: "mock" }, 403],
+      ["operator", { type: "mcp", transport: "http", url: "http://127.0.0.1:9/elsewhere" }, 403],
+      ["operator", { type: "mcp", transport: "http", url: "http://127.0.0.1:9/allowedx" }, 403],
+      ["operator", { type: "mcp", transport: "sse", url: "http://127.0.0.1:10/allowed/sse" }, 403],
+      ["operator", { type: "mcp", transport: "http", url: "http://mcp.allowed.example.evil.test/mcp" }, 403],
+      ["operator", { type: "mcp", transport: "http", url: "http://user:pw@mcp.allowed.example/mcp" }, 403],
+      ["operator", { type: "rest", base_url: "http://169.254.169.254", tools: { t: { path: "/latest" } } }, 403],
+      ["operator", { type: "openai", model: "m", api_key: "k", base_url: "http://10.0.0.1/v1" }, 403],
+      ["operator", { type: "mcp", transport: "http", url: "http://127.0.0.1:9/allowed/mcp" }, 201],
+      ["operator", { type: "mcp", transport: "sse", url: "https://mcp.allowed.example:8443/sse" }, 201],
+      ["admin", { type: "mcp", transport: "http", url: "http://127.0.0.1:9/anything" }, 201],
+    ];
+    let violations = 0;
+    let n = 0;
+    for (const [role, config, expected] of attempts) {
+      const r = await clients[role].post("/api/v1/agents", { name: `reg${n++}`, config });
+      if (r.status !== expected) {
+        violations++;
+        process.stdout.write(`violation: ${role} registering ${JSON.stringify(config)} → ${r.status} ${JSON.stringify(r.body)}\n`);
+      }
+    }
+
+    // Secrets go in (registration, a failing registration, a task that makes the worker use them)…
+    const [mcpToken, header, restToken, openaiKey] = SECRETS as [string, string, string, string];
+    const seen: string[] = [];
+    const keep = (r: { status: number; body: unknown }) => {
+      seen.push(JSON.stringify(r.body));
+      return r;
+    };
+    keep(
+      await clients.admin.post("/api/v1/agents", {
+        name: "secretive",
+        config: { type: "mcp", transport: "http", url: "http://127.0.0.1:9/mcp", auth_token: mcpToken, headers: { "x-api-key": header } },
+      }),
+    );
+    keep(
+      await clients.admin.post("/api/v1/agents", {
+        name: "restful",
+        config: { type: "rest", base_url: upstreamUrl, auth_token: restToken, headers: { "x-key": header }, tools: { poke: { path: "/poke" } } },
+      }),
+    );
+    keep(await clients.admin.post("/api/v1/agents", { name: "bad", config: { type: "openai", model: 5, api_key: openaiKey } }));
+    keep(await clients.admin.post("/api/v1/agents", { name: "bad2", config: { type: "openai", model: "m", api_key: openaiKey, oops: 1 } }));
+    keep(await clients.operator.post("/api/v1/agents", { name: "bad3", config: { type: "rest", base_url: `http://x/?token=${restToken}`, tools: {} } }));
+    // …and every way to read them back is read.
+    await waitFor(async () => (await clients.admin.get("/api/v1/agents/restful")).body?.status === "available", {
+      what: "restful agent to be served",
+      timeoutMs: 15_000,
+    });
+    const submitted = keep(await clients.admin.post("/api/v1/tasks", { agent_name: "restful", tool_name: "poke", arguments: {} }));
+    const taskId = (submitted.body as { task_id: string }).task_id;
+    const final = await waitFor(
+      async () => {
+        const r = await clients.admin.get(`/api/v1/tasks/${taskId}`);
+        return ["failed", "completed"].includes(r.body?.status) ? r : undefined;
+      },
+      { what: "the REST task to finish", timeoutMs: 15_000 },
+    );
+    keep(final);
+    for (const path of ["/api/v1/agents", "/api/v1/agents/secretive", "/api/v1/agents/restful", "/api/v1/audit", "/api/v1/tasks", "/api/v1/keys"])
+      keep(await clients.admin.get(path));
+    keep(await clients.admin.post("/api/v1/tools/execute", { tool: "restful.poke", params: {} }));
+    const toolsList = await fetch(`${api.url}/mcp`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    seen.push(await toolsList.text());
+
+    const outputs = { responses: seen.join("\n"), "api output": api.process.output(), "worker output": worker.output() };
+    let leaks = 0;
+    for (const [where, text] of Object.entries(outputs))
+      for (const secret of SECRETS)
+        if (text.includes(secret)) {
+          leaks++;
+          process.stdout.write(`violation: secret ${secret.slice(0, 12)}… found in ${where}\n`);
+        }
+    report({
+      scenario: "agent registration policy + secret leaks",
+      operations: attempts.length + seen.length,
+      violations: violations + leaks,
+      bytes_grepped: Object.values(outputs).reduce((a, t) => a + t.length, 0),
+    });
+    expect(violations).toBe(0);
+    expect(leaks).toBe(0);
+    // The grep looked at real output: the worker did log the failure.
+    expect(worker.output().length).toBeGreaterThan(0);
+  });
+});
