@@ -8,6 +8,7 @@ import { ADMIN_KEY, OPERATOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY } from "../helper
 import { waitFor } from "../helpers/wait.js";
 import { startApi, startWorker, stop, writeClusterConfig } from "./cluster.js";
 import { report } from "./report.js";
+import { fill, operations } from "./routes.js";
 
 type Role = "viewer" | "operator" | "admin";
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -15,35 +16,6 @@ const ROLES: Role[] = ["viewer", "operator", "admin"];
 
 /** Secrets handed to the platform in this scenario: none may ever come back out. */
 const SECRETS = ["sy-secret-mcp-token-8f3a91c2", "sy-secret-header-4d7e0b55", "sy-secret-rest-token-a19c77e0", "sy-secret-openai-key-5b2f"];
-
-export interface Operation {
-  method: string;
-  path: string;
-  /** null: public (no key needed). */
-  role: Role | null;
-}
-
-/**
- * Every operation the api serves, read from its own OpenAPI document (built from the route table,
- * plus the routes added with a `requireRole` guard, whose role the guard itself names).
- */
-export async function operations(base: string): Promise<Operation[]> {
-  const doc = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as {
-    paths: Record<string, Record<string, { security?: unknown[]; "x-switchyard-role"?: Role }>>;
-  };
-  const out: Operation[] = [];
-  for (const [path, methods] of Object.entries(doc.paths))
-    for (const [method, op] of Object.entries(methods)) {
-      const role = Array.isArray(op.security) && op.security.length === 0 ? null : (op["x-switchyard-role"] ?? null);
-      out.push({ method: method.toUpperCase(), path, role });
-    }
-  return out;
-}
-
-/** An operation's path with every parameter filled. */
-export function fill(path: string, value = "zz_nonexistent"): string {
-  return path.replace(/\{[^}]+\}|:[A-Za-z_]+/g, value);
-}
 
 describe("access: auth table, revoked keys, agent registration policy, secrets", () => {
   let api: { process: CliProcess; url: string; client: ApiClient };
@@ -88,7 +60,10 @@ describe("access: auth table, revoked keys, agent registration policy, secrets",
     expect(ops.length).toBeGreaterThan(30);
     // The generated table covers the plain routers too (workflows, runs, orchestration).
     for (const p of ["/api/v1/workflows", "/api/v1/runs/{id}/cancel", "/api/v1/keys"])
-      expect(ops.some((o) => o.path === p), p).toBe(true);
+      expect(
+        ops.some((o) => o.path === p),
+        p,
+      ).toBe(true);
     const created = await clients.admin.post("/api/v1/keys", { role: "admin", name: "to-revoke" });
     expect(created.status).toBe(201);
     const revokedKey: string = created.body.key;
@@ -110,8 +85,7 @@ describe("access: auth table, revoked keys, agent registration policy, secrets",
       ] as const) {
         const r = await client.call(op.method, path, body);
         calls++;
-        if (r.status !== 401 || typeof r.body?.error_code !== "string")
-          violations.push(`${label} ${op.method} ${path} → ${r.status}`);
+        if (r.status !== 401 || typeof r.body?.error_code !== "string") violations.push(`${label} ${op.method} ${path} → ${r.status}`);
       }
     }
     for (const op of ops.filter((o) => o.role !== null))
@@ -120,7 +94,8 @@ describe("access: auth table, revoked keys, agent registration policy, secrets",
         calls++;
         const allowed = RANK[role] >= RANK[op.role as Role];
         const ok = allowed ? r.status !== 401 && r.status !== 403 && r.status < 500 : r.status === 403;
-        if (!ok) violations.push(`${role} ${op.method} ${op.path} (needs ${op.role}) → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
+        if (!ok)
+          violations.push(`${role} ${op.method} ${op.path} (needs ${op.role}) → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
       }
     report({ scenario: "auth table (every route × no/revoked/unknown key × role)", operations: calls, violations: violations.length });
     expect(violations).toEqual([]);
@@ -167,12 +142,23 @@ describe("access: auth table, revoked keys, agent registration policy, secrets",
     keep(
       await clients.admin.post("/api/v1/agents", {
         name: "restful",
-        config: { type: "rest", base_url: upstreamUrl, auth_token: restToken, headers: { "x-key": header }, tools: { poke: { path: "/poke" } } },
+        config: {
+          type: "rest",
+          base_url: upstreamUrl,
+          auth_token: restToken,
+          headers: { "x-key": header },
+          tools: { poke: { path: "/poke" } },
+        },
       }),
     );
     keep(await clients.admin.post("/api/v1/agents", { name: "bad", config: { type: "openai", model: 5, api_key: openaiKey } }));
     keep(await clients.admin.post("/api/v1/agents", { name: "bad2", config: { type: "openai", model: "m", api_key: openaiKey, oops: 1 } }));
-    keep(await clients.operator.post("/api/v1/agents", { name: "bad3", config: { type: "rest", base_url: `http://x/?token=${restToken}`, tools: {} } }));
+    keep(
+      await clients.operator.post("/api/v1/agents", {
+        name: "bad3",
+        config: { type: "rest", base_url: `http://x/?token=${restToken}`, tools: {} },
+      }),
+    );
     // …and every way to read them back is read.
     await waitFor(async () => (await clients.admin.get("/api/v1/agents/restful")).body?.status === "available", {
       what: "restful agent to be served",
@@ -188,7 +174,14 @@ describe("access: auth table, revoked keys, agent registration policy, secrets",
       { what: "the REST task to finish", timeoutMs: 15_000 },
     );
     keep(final);
-    for (const path of ["/api/v1/agents", "/api/v1/agents/secretive", "/api/v1/agents/restful", "/api/v1/audit", "/api/v1/tasks", "/api/v1/keys"])
+    for (const path of [
+      "/api/v1/agents",
+      "/api/v1/agents/secretive",
+      "/api/v1/agents/restful",
+      "/api/v1/audit",
+      "/api/v1/tasks",
+      "/api/v1/keys",
+    ])
       keep(await clients.admin.get(path));
     keep(await clients.admin.post("/api/v1/tools/execute", { tool: "restful.poke", params: {} }));
     const toolsList = await fetch(`${api.url}/mcp`, {

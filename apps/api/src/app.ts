@@ -38,6 +38,7 @@ import { toolsRouter } from "./routes/tools.js";
 import { usageRouter } from "./routes/usage.js";
 import { workflowsRouter } from "./routes/workflows.js";
 import { uiRouter } from "./ui/ui-router.js";
+import { jsonDepthLimit } from "./validation.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
+  api.use(jsonDepthLimit(deps.config.server.json_max_depth));
   api.use(sseLimit(deps.config.limits.sse_connections_per_key));
   api.use(agentsRouter({ ...deps, breakers: new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix)) }, routes));
   api.use(
@@ -128,7 +130,7 @@ export function createApp(deps: AppDeps): ApiApp {
   if (deps.orchestrationTools) api.use(orchestrationRouter(deps.orchestrationTools));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
-  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
+  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes, jsonMaxDepth: deps.config.server.json_max_depth }));
 
   app.use(API_PREFIX, api);
   // `/api` is an alias of the current version.

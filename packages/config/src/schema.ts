@@ -186,6 +186,8 @@ export const SwitchyardConfig = z.strictObject({
       port: int(0).default(8080),
       /** Largest accepted request body, in bytes. */
       body_limit_bytes: int(1024).default(1_048_576),
+      /** JSON request bodies nested deeper than this are refused (400). */
+      json_max_depth: int(4).default(64),
     })
     .prefault({}),
   redis: z
