@@ -67,7 +67,10 @@ export function sseLimit(maxPerKey: number) {
   const open = new Map<string, number>();
   return (req: Request, res: Response, next: NextFunction): void => {
     const key = req.principal?.key_id;
-    if (!key || maxPerKey <= 0 || req.method !== "GET" || !EVENT_STREAM.test(req.path)) return next();
+    if (!key || maxPerKey <= 0 || req.method !== "GET" || !EVENT_STREAM.test(req.path)) {
+      next();
+      return;
+    }
     const count = open.get(key) ?? 0;
     if (count >= maxPerKey)
       throw new RetryableError("RATE_LIMITED", `at most ${maxPerKey} concurrent event streams per API key`, {

@@ -44,7 +44,7 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 export function jsonDepthLimit(maxDepth: number) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (req.body !== null && typeof req.body === "object" && nestedDeeperThan(req.body, maxDepth))
-      return next(httpError("BAD_REQUEST", `request body nests deeper than ${maxDepth} levels`, { max_depth: maxDepth }));
-    next();
+      next(httpError("BAD_REQUEST", `request body nests deeper than ${maxDepth} levels`, { max_depth: maxDepth }));
+    else next();
   };
 }
