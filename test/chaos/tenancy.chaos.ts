@@ -99,7 +99,6 @@ describe("tenancy: two tenants, every resource, no crossing", () => {
       [acme, globex],
       [globex, acme],
     ] as const) {
-      const foreign = [other.marker, ...other.tasks, ...other.runs, other.keyId];
       const c = me.client;
       for (const id of other.tasks) {
         await expectNotFound(`${me.name} GET task of ${other.name}`, c.get(`/api/v1/tasks/${id}`));
