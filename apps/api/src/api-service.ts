@@ -9,6 +9,7 @@ import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { createParticipantTooling } from "./participant-tooling.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;
@@ -53,6 +54,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     validator: new ToolArgumentValidator(),
   });
+  const participants = createParticipantTooling({ config, redis, logger: log, tasks });
   const { app } = createApp({
     config,
     keys,
@@ -61,6 +63,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     tasks,
     logger: log,
     queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+    participantKeys: participants.keys,
+    participantTools: participants.tools,
   });
 
   const server = app.listen(options.port ?? config.server.port, options.host ?? config.server.host);

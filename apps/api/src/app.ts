@@ -1,4 +1,5 @@
 import type { SwitchyardConfig } from "@switchyard/config";
+import type { OrchestrationTool } from "@switchyard/core";
 import type { Logger } from "@switchyard/observability";
 import type { Redis } from "@switchyard/redis";
 import type { CatalogCache } from "@switchyard/store";
@@ -6,10 +7,11 @@ import type { TaskService } from "@switchyard/tasks";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
-import { authenticate, type KeyRing } from "./auth.js";
+import { authenticate, type DynamicKeys, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
+import { participantsRouter } from "./routes/participants.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
 
@@ -21,6 +23,10 @@ export interface AppDeps {
   tasks: TaskService;
   logger: Logger;
   queues: () => Queue[];
+  /** Participant agents' keys (issued by register_agent), checked after the config keys. */
+  participantKeys?: DynamicKeys;
+  /** Participant tools, served as POST /participants/<name>. */
+  participantTools?: readonly OrchestrationTool[];
 }
 
 export interface ApiApp {
@@ -40,11 +46,12 @@ export function createApp(deps: AppDeps): ApiApp {
   app.use(admin.router);
 
   const api = Router();
-  api.use(authenticate(deps.keys));
+  api.use(authenticate(deps.keys, deps.participantKeys));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
   api.use(agentsRouter(deps.config, deps.catalog));
   api.use(toolsRouter(deps.config, deps.catalog));
   api.use(tasksRouter(deps.tasks));
+  if (deps.participantTools) api.use(participantsRouter(deps.participantTools));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use("/api/v1", api);

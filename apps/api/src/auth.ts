@@ -10,6 +10,8 @@ export interface Principal {
   /** Non-secret id of the key (a hash prefix), for logs and audit. */
   key_id: string;
   name?: string | undefined;
+  /** Set when the key belongs to a registered participant agent (issued by register_agent). */
+  agent_id?: string | undefined;
 }
 
 declare global {
@@ -87,11 +89,24 @@ export function bearerToken(req: Request): string | undefined {
   return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
 }
 
+/** Keys issued at run time (participant agents'), looked up when the config keys do not match. */
+export interface DynamicKeys {
+  authenticate(token: string): Promise<Principal | undefined>;
+}
+
 /** Every route behind this needs a valid key (bearer or X-API-Key). */
-export function authenticate(keys: KeyRing) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+export function authenticate(keys: KeyRing, dynamic?: DynamicKeys) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);
-    const principal = token ? keys.authenticate(token) : undefined;
+    let principal = token ? keys.authenticate(token) : undefined;
+    if (!principal && token && dynamic) {
+      try {
+        principal = await dynamic.authenticate(token);
+      } catch (error) {
+        next(error);
+        return;
+      }
+    }
     if (!principal) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="switchyard"');
       next(httpError("UNAUTHORIZED", token ? "invalid API key" : "missing API key: send Authorization: Bearer <key>"));

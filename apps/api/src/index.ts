@@ -2,3 +2,5 @@ export * from "./api-service.js";
 export * from "./app.js";
 export * from "./auth.js";
 export * from "./http-errors.js";
+export * from "./participant-keys.js";
+export * from "./participant-tooling.js";

@@ -5,6 +5,7 @@ import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { Queue, Worker } from "bullmq";
 import { sweep } from "./housekeeping.js";
+import { participantJobs } from "./participant-jobs.js";
 
 export interface CoordinatorServiceOptions {
   config: SwitchyardConfig;
@@ -44,6 +45,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     { every: options.sweepEveryMs ?? 30_000 },
     { name: COORDINATOR_JOBS.sweep, opts: { removeOnComplete: 10, removeOnFail: 50 } },
   );
+  const participants = participantJobs({ config, redisUrl: options.redisUrl, logger: options.logger });
+  await participants.schedule(queue);
   const worker = new Worker(
     COORDINATOR_QUEUE,
     async (job) => {
@@ -53,9 +56,12 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
           if (report.dropped_agents.length > 0 || report.trimmed_index_entries > 0) log.info(report, "housekeeping");
           return report;
         }
-        default:
+        default: {
+          const handled = participants.handle(job, queue);
+          if (handled) return handled;
           log.warn({ job: job.name }, "unknown coordinator job");
           return null;
+        }
       }
     },
     { connection: redis, prefix: config.redis.prefix, concurrency: 4 },
@@ -68,6 +74,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     close: async () => {
       await worker.close();
       await queue.close();
+      await participants.close();
       await closeRedis(redis);
       log.info("coordinator stopped");
     },

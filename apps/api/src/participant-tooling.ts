@@ -1,0 +1,52 @@
+import type { SwitchyardConfig } from "@switchyard/config";
+import type { OrchestrationTool } from "@switchyard/core";
+import type { Logger } from "@switchyard/observability";
+import { createParticipants, type LinkState, type Participants, participantTools } from "@switchyard/participants";
+import type { Redis } from "@switchyard/redis";
+import type { TaskService } from "@switchyard/tasks";
+import { ParticipantKeyLookup } from "./participant-keys.js";
+
+export interface ParticipantTooling {
+  participants: Participants;
+  /** The participant OrchestrationTools: served under /api/v1/participants and meant for /mcp. */
+  tools: OrchestrationTool[];
+  keys: ParticipantKeyLookup;
+}
+
+/** Builds the participant stores, their tools and the key lookup for the api. */
+export function createParticipantTooling(options: {
+  config: SwitchyardConfig;
+  redis: Redis;
+  logger: Logger;
+  tasks: TaskService;
+}): ParticipantTooling {
+  const { config, tasks } = options;
+  const participants = createParticipants({
+    redis: options.redis,
+    prefix: config.redis.prefix,
+    settings: config.participants,
+    logger: options.logger,
+    // REST tasks linked to goals roll up through the task service; workflow runs are `unknown`
+    // until the workflow engine offers a status lookup (add a `case "run"` here).
+    resolveLink: async (tenant, kind, id): Promise<LinkState> => {
+      if (kind !== "task") return "unknown";
+      const task = await tasks.get({ tenant, key_id: "participants" }, id).catch(() => undefined);
+      switch (task?.status) {
+        case undefined:
+          return "unknown";
+        case "completed":
+          return "completed";
+        case "failed":
+        case "cancelled":
+          return "failed";
+        default:
+          return "active";
+      }
+    },
+  });
+  return {
+    participants,
+    tools: participantTools(participants),
+    keys: new ParticipantKeyLookup(participants.directory, config.participants.key_cache_ms),
+  };
+}
