@@ -67,6 +67,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     { connection: redis, prefix: config.redis.prefix, concurrency: 4 },
   );
   worker.on("error", (error) => log.warn({ err: error.message }, "coordinator worker error"));
+  worker.on("failed", (job, error) => log.warn({ job: job?.name, err: error.message }, "coordinator job failed"));
   await worker.waitUntilReady();
   log.info("coordinator ready");
 

@@ -54,8 +54,9 @@ export function participantJobs(options: { config: SwitchyardConfig; redisUrl: s
                 { tenant, agent_id },
                 {
                   delay: config.participants.offline_grace_ms,
-                  // One reclaim per lapse: the id names the agent and the sweep that found it.
-                  jobId: `participants-reclaim:${tenant}:${agent_id}:${job.id ?? Date.now()}`,
+                  // One reclaim per lapse: the id names the agent and the sweep that found it
+                  // (BullMQ refuses ':' in custom ids).
+                  jobId: `participants-reclaim.${tenant}.${agent_id}.${String(job.id ?? Date.now()).replace(/:/g, "_")}`,
                   attempts: 5,
                   backoff: { type: "exponential", delay: 500 },
                   removeOnComplete: 100,

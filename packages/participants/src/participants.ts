@@ -41,7 +41,7 @@ export interface Participants {
 
 export function createParticipants(options: ParticipantsOptions): Participants {
   const keys = new ParticipantKeys(options.prefix);
-  const logger = options.logger.child({ component: "participants" });
+  const logger = options.logger;
   const events = new CoordinationEvents(options.redis, keys, logger);
   const ctx: ParticipantContext = {
     redis: options.redis,
