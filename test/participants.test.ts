@@ -70,7 +70,12 @@ describe("participant agents over REST", () => {
     expect(claimed).toMatchObject({ task_id: parent.task_id, status: "claimed", claimed_by: "lead" });
 
     const sub = (
-      await call(lead, "delegate_subtask", { title: "write code", capabilities: ["code"], parent_task_id: parent.task_id, input: { file: "a.ts" } })
+      await call(lead, "delegate_subtask", {
+        title: "write code",
+        capabilities: ["code"],
+        parent_task_id: parent.task_id,
+        input: { file: "a.ts" },
+      })
     ).body;
     expect(sub.delegated_by).toBe("lead");
     expect((await call(other, "claim_task")).body.task).toBeNull(); // lacks `code`
@@ -136,7 +141,9 @@ describe("participant agents over REST", () => {
   it("collaboration sessions fan out to participants; evaluations are stored per agent", async () => {
     const c1 = await register("c1");
     const c2 = await register("c2");
-    const session = (await call(c1, "create_collaboration_session", { title: "design", participants: ["c1", "c2"], context: { repo: "r" } })).body;
+    const session = (
+      await call(c1, "create_collaboration_session", { title: "design", participants: ["c1", "c2"], context: { repo: "r" } })
+    ).body;
     expect(session.coordinator).toBe("c1");
     expect((await call(c1, "send_message", { session_id: session.session_id, body: "hi all" })).body.recipients).toEqual(["c2"]);
     const inbox = (await call(c2, "read_messages", { wait_ms: 1_000 })).body.messages;
@@ -175,16 +182,21 @@ describe("participant agents over REST", () => {
     const goal = (await call(stack.operator, "create_goal", { title: "ship", project_id: project.project_id })).body;
     const t1 = (await call(stack.operator, "delegate_subtask", { title: "one", capabilities: ["g"] })).body;
     const t2 = (await call(stack.operator, "delegate_subtask", { title: "two", capabilities: ["g"] })).body;
-    for (const t of [t1, t2]) await call(stack.operator, "link_to_goal", { goal_id: goal.goal_id, kind: "participant_task", id: t.task_id });
+    for (const t of [t1, t2])
+      await call(stack.operator, "link_to_goal", { goal_id: goal.goal_id, kind: "participant_task", id: t.task_id });
     const first = (await call(worker, "claim_task")).body.task;
     await call(worker, "complete_task", { task_id: first.task_id });
     const view = (await call(stack.viewer, "get_goal", { goal_id: goal.goal_id })).body;
     expect(view.progress).toMatchObject({ total: 2, completed: 1, active: 1, ratio: 0.5 });
-    expect((await call(stack.operator, "update_goal_status", { goal_id: goal.goal_id, status: "in_progress" })).body.status).toBe("in_progress");
+    expect((await call(stack.operator, "update_goal_status", { goal_id: goal.goal_id, status: "in_progress" })).body.status).toBe(
+      "in_progress",
+    );
     const projects = (await call(stack.viewer, "list_projects")).body.projects;
     expect(projects[0]).toMatchObject({ project_id: project.project_id, goals: 1, progress: { ratio: 0.5 } });
     expect((await call(stack.viewer, "list_goals", { project_id: project.project_id })).body.goals).toHaveLength(1);
-    expect((await call(stack.operator, "update_project_status", { project_id: project.project_id, status: "paused" })).body.status).toBe("paused");
+    expect((await call(stack.operator, "update_project_status", { project_id: project.project_id, status: "paused" })).body.status).toBe(
+      "paused",
+    );
   });
 
   it("an agent whose heartbeat lapses turns offline and its named task is re-delegated", async () => {
@@ -214,8 +226,8 @@ describe("participant agents over REST", () => {
     expect((await call(gone, "complete_task", { task_id: task.task_id })).body.error_code).toBe("CONFLICT");
     const types = (await call(stack.viewer, "list_coordination_events", { limit: 1000 })).body.events.map((e: any) => e.type);
     expect(types).toEqual(expect.arrayContaining(["agent.offline", "task.redelegated"]));
-    expect((await call(stack.viewer, "check_agent_responsiveness", { threshold_seconds: 30 })).body.unresponsive.map((a: any) => a.agent_id)).toContain(
-      "gone",
-    );
+    expect(
+      (await call(stack.viewer, "check_agent_responsiveness", { threshold_seconds: 30 })).body.unresponsive.map((a: any) => a.agent_id),
+    ).toContain("gone");
   });
 });
