@@ -24,3 +24,8 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     if (keys.length > 0) await redis.unlink(...keys);
   } while (cursor !== "0");
 }
+
+/** A connection BullMQ may block on (QueueEvents, Worker). */
+export function connectBlocking(url = redisUrl()): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}

@@ -42,7 +42,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   queue.on("error", () => {});
   await queue.upsertJobScheduler(
     COORDINATOR_JOBS.sweep,
-    { every: options.sweepEveryMs ?? 30_000 },
+    { every: options.sweepEveryMs ?? config.limits.housekeeping_interval_ms },
     { name: COORDINATOR_JOBS.sweep, opts: { removeOnComplete: 10, removeOnFail: 50 } },
   );
   const participants = participantJobs({ config, redisUrl: options.redisUrl, logger: options.logger });

@@ -77,6 +77,15 @@ function logFailure(log: Logger, error: SwitchyardError, job: TaskJob, ms: numbe
   );
 }
 
+/** BullMQ cancellation reason a shutting-down worker uses for the tasks it hands back. */
+export const SHUTDOWN_REASON = "worker shutting down";
+
+function abortReason(reason: unknown): Error {
+  if (reason instanceof Error) return reason;
+  if (reason === SHUTDOWN_REASON) return new RetryableError("AGENT_UNAVAILABLE", "the worker shut down mid-task; handed back for retry");
+  return new NonRetryableError("CANCELLED", String(reason ?? "cancelled"));
+}
+
 /**
  * Runs `work` with a signal that aborts on the task's timeout (reason: TimeoutError) or when
  * BullMQ cancels the job. Rejects as soon as the signal fires, even if `work` ignores it.
@@ -84,10 +93,7 @@ function logFailure(log: Logger, error: SwitchyardError, job: TaskJob, ms: numbe
 async function withTimeout<T>(timeoutMs: number, outer: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
-  const onOuterAbort = () =>
-    controller.abort(
-      outer?.reason instanceof Error ? outer.reason : new NonRetryableError("CANCELLED", String(outer?.reason ?? "cancelled")),
-    );
+  const onOuterAbort = () => controller.abort(abortReason(outer?.reason));
   outer?.addEventListener("abort", onOuterAbort, { once: true });
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {

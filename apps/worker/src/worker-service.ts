@@ -7,7 +7,7 @@ import { agentQueueName, taskBackoffStrategy } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys } from "@switchyard/store";
 import { Worker } from "bullmq";
-import { createTaskProcessor } from "./processor.js";
+import { createTaskProcessor, SHUTDOWN_REASON } from "./processor.js";
 
 export interface WorkerServiceOptions {
   config: SwitchyardConfig;
@@ -136,11 +136,15 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.limits.shutdown_timeout_ms).unref()),
       ]);
       if (!drained) {
-        log.warn(
-          { timeout_ms: config.limits.shutdown_timeout_ms },
-          "in-flight tasks did not finish in time; they will be retried elsewhere",
-        );
-        await Promise.all([...workers.values()].map((worker) => worker.close(true).catch(() => {})));
+        // Hand the rest back: abort their calls so they fail as retryable now and another worker
+        // takes them, instead of waiting for their locks to lapse.
+        log.warn({ timeout_ms: config.limits.shutdown_timeout_ms }, "in-flight tasks did not finish in time; handing them back");
+        for (const worker of workers.values()) worker.cancelAllJobs(SHUTDOWN_REASON);
+        const handedBack = await Promise.race([
+          drain.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref()),
+        ]);
+        if (!handedBack) await Promise.all([...workers.values()].map((worker) => worker.close(true).catch(() => {})));
       }
       await Promise.all([...clients.values()].map((client) => client.close().catch(() => {})));
       await closeRedis(redis);

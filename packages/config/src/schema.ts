@@ -181,6 +181,8 @@ export const SwitchyardConfig = z.strictObject({
       stalled_interval_ms: int(500).default(15_000),
       /** Lost locks a task survives before it fails (each counts as an attempt). */
       max_stalled_count: int(0).default(3),
+      /** How often the coordinator sweeps (catalog liveness, task-index retention). */
+      housekeeping_interval_ms: int(1_000).default(30_000),
     })
     .prefault({}),
   /** Participant agents: outside processes that register, claim work and message each other. */

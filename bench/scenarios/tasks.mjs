@@ -1,0 +1,162 @@
+// Scenario 1 (tasks: throughput and latency), 2 (Redis cost) and 6 (scale, memory):
+// Switchyard through its HTTP API beside raw BullMQ, same Redis, same machine, same run.
+import path from "node:path";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { closedLoop, completionWatcher } from "../lib/completions.mjs";
+import {
+  ADMIN_KEY,
+  benchRedis,
+  ROOT,
+  redisCounters,
+  resetCommandStats,
+  rssMiB,
+  startProcess,
+  stopProcess,
+  writeConfig,
+} from "../lib/env.mjs";
+import { keepAliveClient } from "../lib/http.mjs";
+import { printTable, round, summarize } from "../lib/stats.mjs";
+
+const N = Number(process.env.BENCH_TASKS ?? 4_000);
+const WARMUP = Math.min(500, N);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const WORKER_CONCURRENCY = 50;
+const JOB_OPTIONS = {
+  // The same durability and retention Switchyard gives a task, so the floor is a fair one.
+  attempts: 3,
+  backoff: { type: "exponential", delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 100_000 },
+  removeOnFail: { age: 3_600, count: 100_000 },
+};
+
+async function rawBullmq(redisUrl, prefix) {
+  const queueName = "agent.mock";
+  const worker = await startRawWorker(redisUrl, prefix, queueName);
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection, prefix });
+  const watcher = await completionWatcher(redisUrl, prefix, queueName);
+  let i = 0;
+  const op = async () => {
+    const job = await queue.add("echo", { arguments: { message: `m${i++}` } }, JOB_OPTIONS);
+    const done = await watcher.wait(job.id);
+    if (!done.ok) throw new Error(done.failedReason);
+    return done.at;
+  };
+  await closedLoop(WARMUP, CONCURRENCY, op);
+  const before = await redisCounters(redisUrl);
+  await resetCommandStats(redisUrl);
+  const result = await closedLoop(N, CONCURRENCY, op);
+  const after = await redisCounters(redisUrl);
+  await watcher.close();
+  await queue.close();
+  connection.disconnect();
+  await stopProcess(worker.child);
+  return { ...result, commandsPerTask: after.calls / N, bytesPerTask: (after.usedMemory - before.usedMemory) / N };
+}
+
+function startRawWorker(redisUrl, prefix, queue) {
+  return new Promise((resolve, reject) => {
+    import("node:child_process").then(({ spawn }) => {
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, "bench/lib/raw-worker.mjs"), redisUrl, prefix, queue, String(WORKER_CONCURRENCY)],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      child.stdout.on("data", (d) => d.toString().includes("ready") && resolve({ child }));
+      child.once("exit", (code) => reject(new Error(`raw worker exited ${code}`)));
+    });
+  });
+}
+
+async function switchyard(redisUrl, prefix, workers, dir) {
+  const config = writeConfig(dir, { prefix, agents: { mock: { type: "mock", concurrency: WORKER_CONCURRENCY } } });
+  const env = { REDIS_URL: redisUrl };
+  const workerProcs = await Promise.all(
+    Array.from({ length: workers }, () => startProcess(["worker", "--config", config], { ...env, LOG_LEVEL: "info" }, /worker ready/)),
+  );
+  const api = await startProcess(["api", "--config", config], { ...env, LOG_LEVEL: "info" }, /"url":"(http:\/\/[^"]+)"/);
+  const url = api.match[1];
+  const memoryAtRest = { api: rssMiB(api.pid), worker: rssMiB(workerProcs[0].pid) };
+  const client = keepAliveClient(url, ADMIN_KEY, CONCURRENCY);
+  const watcher = await completionWatcher(redisUrl, prefix, "agent.mock");
+  let i = 0;
+  const op = async () => {
+    const res = await client.request("POST", "/api/v1/tasks", { agent_name: "mock", tool_name: "echo", arguments: { message: `m${i++}` } });
+    if (res.status !== 201) throw new Error(`HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    const done = await watcher.wait(res.body.task_id);
+    if (!done.ok) throw new Error(done.failedReason);
+    return done.at;
+  };
+  await closedLoop(WARMUP, CONCURRENCY, op);
+  const peak = { api: 0, worker: 0 };
+  const sampler = setInterval(() => {
+    peak.api = Math.max(peak.api, rssMiB(api.pid));
+    peak.worker = Math.max(peak.worker, ...workerProcs.map((w) => rssMiB(w.pid)));
+  }, 100);
+  const before = await redisCounters(redisUrl);
+  await resetCommandStats(redisUrl);
+  const result = await closedLoop(N, CONCURRENCY, op);
+  const after = await redisCounters(redisUrl);
+  clearInterval(sampler);
+  client.close();
+  await watcher.close();
+  await Promise.all([stopProcess(api.child), ...workerProcs.map((w) => stopProcess(w.child))]);
+  return {
+    ...result,
+    commandsPerTask: after.calls / N,
+    bytesPerTask: (after.usedMemory - before.usedMemory) / N,
+    memoryAtRest,
+    memoryPeak: peak,
+  };
+}
+
+function row(name, r) {
+  const s = summarize(r.latencies);
+  return {
+    system: name,
+    tasks: s.n,
+    errors: r.errors.length,
+    "tasks/s": round((s.n / r.wallMs) * 1_000, 0),
+    "p50 ms": s.p50,
+    "p95 ms": s.p95,
+    "p99 ms": s.p99,
+    "redis cmds/task": round(r.commandsPerTask, 1),
+    "bytes/retained task": round(r.bytesPerTask, 0),
+  };
+}
+
+export async function run() {
+  const redis = await benchRedis();
+  try {
+    const raw = await rawBullmq(redis.url, "rawbench");
+    const sy = await switchyard(redis.url, "sybench", 1, redis.dir);
+    const rows = [row("raw BullMQ (Queue.add → Worker)", raw), row("Switchyard (HTTP API → worker)", sy)];
+    printTable(`Tasks: ${N} no-op tasks, ${CONCURRENCY} in flight, worker concurrency ${WORKER_CONCURRENCY}, one worker process`, rows);
+    const ratios = {
+      throughput_ratio: round(rows[1]["tasks/s"] / rows[0]["tasks/s"], 3),
+      added_p50_ms: round(rows[1]["p50 ms"] - rows[0]["p50 ms"], 2),
+      redis_commands_ratio: round(sy.commandsPerTask / raw.commandsPerTask, 3),
+    };
+    printTable("Ratios (targets: throughput ≥ 0.6, added p50 ≤ 1 ms, commands ≤ 1.5×)", [ratios]);
+
+    const scale = [];
+    for (const workers of [1, 2, 4]) {
+      const r = workers === 1 ? sy : await switchyard(redis.url, `sybench${workers}`, workers, redis.dir);
+      const s = summarize(r.latencies);
+      scale.push({
+        workers,
+        "tasks/s": round((s.n / r.wallMs) * 1_000, 0),
+        "p50 ms": s.p50,
+        "api RSS rest/peak MiB": `${r.memoryAtRest.api}/${r.memoryPeak.api}`,
+        "worker RSS rest/peak MiB": `${r.memoryAtRest.worker}/${r.memoryPeak.worker}`,
+      });
+    }
+    printTable("Scale: worker processes (2 cores: more workers compete with the api and Redis)", scale);
+    return { rows, ratios, scale, config: { tasks: N, concurrency: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY } };
+  } finally {
+    await redis.stop();
+  }
+}
