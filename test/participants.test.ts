@@ -56,6 +56,9 @@ describe("participant agents over REST", () => {
     const rotated = await register("bob", { capabilities: ["review"] });
     await waitFor(async () => (await call(bob, "heartbeat")).status === 401, { what: "old key revoked" });
     expect((await call(rotated, "heartbeat")).status).toBe(200);
+    // Deregistering revokes the key.
+    expect((await call(rotated, "deregister_agent")).body).toMatchObject({ id: "bob", deregistered: true });
+    expect((await call(rotated, "heartbeat")).status).toBe(401);
   });
 
   it("delegates, claims by name or capability, and only the claimer reports", async () => {

@@ -39,4 +39,10 @@ export class ParticipantKeyLookup {
     }
     return principal;
   }
+
+  /** Drops an agent's cached keys at once (it was deregistered through this replica). */
+  forget(tenant: string, agentId: string): void {
+    for (const [hash, entry] of this.cache)
+      if (entry.principal.tenant === tenant && entry.principal.agent_id === agentId) this.cache.delete(hash);
+  }
 }

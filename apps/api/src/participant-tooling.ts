@@ -44,9 +44,20 @@ export function createParticipantTooling(options: {
       }
     },
   });
-  return {
-    participants,
-    tools: participantTools(participants),
-    keys: new ParticipantKeyLookup(participants.directory, config.participants.key_cache_ms),
-  };
+  const keys = new ParticipantKeyLookup(participants.directory, config.participants.key_cache_ms);
+  const tools = participantTools(participants).map(
+    (tool): OrchestrationTool =>
+      tool.name === "deregister_agent"
+        ? {
+            ...tool,
+            // This replica stops accepting the key at once; others within `key_cache_ms`.
+            handler: async (actor, input, signal) => {
+              const result = (await tool.handler(actor, input, signal)) as { id: string };
+              keys.forget(actor.tenant, result.id);
+              return result;
+            },
+          }
+        : tool,
+  );
+  return { participants, tools, keys };
 }
