@@ -94,14 +94,18 @@ export interface DynamicKeys {
   authenticate(token: string): Promise<Principal | undefined>;
 }
 
-/** Every route behind this needs a valid key (bearer or X-API-Key). */
-export function authenticate(keys: KeyRing, dynamic?: DynamicKeys) {
+/**
+ * Every route behind this needs a valid key (bearer or X-API-Key): from config, else from each
+ * run-time key source in turn (e.g. participant agents' keys).
+ */
+export function authenticate(keys: KeyRing, ...dynamic: (DynamicKeys | undefined)[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);
     let principal = token ? keys.authenticate(token) : undefined;
-    if (!principal && token && dynamic) {
+    for (const source of dynamic) {
+      if (principal || !token || !source) break;
       try {
-        principal = await dynamic.authenticate(token);
+        principal = await source.authenticate(token);
       } catch (error) {
         next(error);
         return;
