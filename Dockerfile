@@ -17,6 +17,7 @@ COPY --from=build --chown=node:node /app /app
 COPY --chown=node:node switchyard.yaml ./
 COPY --chown=node:node examples ./examples
 USER node
-EXPOSE 8080
+# 8080: the api (and `start`); 9464: /metrics, /healthz, /readyz of worker and coordinator.
+EXPOSE 8080 9464
 ENTRYPOINT ["node", "apps/cli/dist/main.js"]
 CMD ["start", "--host", "0.0.0.0"]

@@ -38,7 +38,7 @@ describe("REST API basics", () => {
     expect((await stack.anonymous.get("/healthz")).body).toEqual({ status: "ok" });
     const ready = await stack.anonymous.get("/readyz");
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: "ready", checks: { redis: "ok" } });
+    expect(ready.body).toEqual({ status: "ready", checks: { redis: "ok", queues: "ok" } });
   });
 
   it("requests without a valid key get 401 JSON and reach no queue", async () => {

@@ -1,5 +1,6 @@
 // Scenario 1 (tasks: throughput and latency), 2 (Redis cost) and 6 (scale, memory):
 // Switchyard through its HTTP API beside raw BullMQ, same Redis, same machine, same run.
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -57,17 +58,10 @@ async function rawBullmq(redisUrl, prefix) {
 
 function startRawWorker(redisUrl, prefix, queue) {
   return new Promise((resolve, reject) => {
-    import("node:child_process").then(({ spawn }) => {
-      const child = spawn(
-        process.execPath,
-        [path.join(ROOT, "bench/lib/raw-worker.mjs"), redisUrl, prefix, queue, String(WORKER_CONCURRENCY)],
-        {
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
-      child.stdout.on("data", (d) => d.toString().includes("ready") && resolve({ child }));
-      child.once("exit", (code) => reject(new Error(`raw worker exited ${code}`)));
-    });
+    const args = [path.join(ROOT, "bench/lib/raw-worker.mjs"), redisUrl, prefix, queue, String(WORKER_CONCURRENCY)];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    child.stdout.on("data", (d) => d.toString().includes("ready") && resolve({ child }));
+    child.once("exit", (code) => reject(new Error(`raw worker exited ${code}`)));
   });
 }
 

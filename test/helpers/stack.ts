@@ -38,6 +38,8 @@ export interface StackOptions {
   worker?: boolean;
   coordinator?: boolean;
   redisUrl?: string;
+  /** Give the worker its own /metrics, /healthz, /readyz server (on a free port). */
+  workerOps?: boolean;
 }
 
 export interface Stack {
@@ -82,7 +84,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs.stream });
   const worker =
-    options.worker === false ? undefined : await startWorkerService({ config, baseDir: ROOT, redisUrl: url, logger, heartbeatMs: 500 });
+    options.worker === false
+      ? undefined
+      : await startWorkerService({
+          config,
+          baseDir: ROOT,
+          redisUrl: url,
+          logger,
+          heartbeatMs: 500,
+          ...(options.workerOps ? { opsServer: { host: "127.0.0.1", port: 0 } } : {}),
+        });
   const coordinator = options.coordinator === false ? undefined : await startCoordinatorService({ config, redisUrl: url, logger });
   const api = await startApiService({ config, redisUrl: url, logger, keys: config.auth.keys, host: "127.0.0.1", port: 0 });
   return {

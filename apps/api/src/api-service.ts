@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
 import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
@@ -19,12 +19,17 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** The registry /metrics serves (all-in-one passes the one worker and coordinator share). */
+  metrics?: SwitchyardMetrics;
+  /** More /readyz checks (all-in-one adds the co-located worker's and coordinator's). */
+  extraReadiness?: () => Promise<ReadinessChecks>;
 }
 
 export interface ApiService {
   url: string;
   port: number;
   server: Server;
+  metrics: SwitchyardMetrics;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,15 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     validator: new ToolArgumentValidator(),
   });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
+  const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
+  registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
+  let closing = false;
+  const readiness = async (): Promise<ReadinessChecks> => ({
+    redis: await redisCheck(redis),
+    queues: closing ? "shutting down" : "ok",
+    ...(await options.extraReadiness?.()),
+  });
   const participants = createParticipantTooling({ config, redis, logger: log, tasks });
   const { app } = createApp({
     config,
@@ -62,7 +76,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     tasks,
     logger: log,
-    queues: () => [...queues.all(), coordinatorQueue] as Queue[],
+    queues: allQueues,
+    metrics,
+    readiness,
     participantKeys: participants.keys,
     participantTools: participants.tools,
   });
@@ -82,7 +98,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     url,
     port: address.port,
     server,
+    metrics,
     close: async () => {
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.

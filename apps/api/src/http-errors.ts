@@ -26,6 +26,8 @@ const STATUS: Record<ErrorCode, number> = {
   AGENT_UNAVAILABLE: 503,
   AGENT_REMOVED: 410,
   INVALID_JOB: 500,
+  PROVIDER_ERROR: 502,
+  CIRCUIT_OPEN: 503,
 };
 
 export class HttpError extends SwitchyardError {

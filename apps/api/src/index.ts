@@ -4,3 +4,4 @@ export * from "./auth.js";
 export * from "./http-errors.js";
 export * from "./participant-keys.js";
 export * from "./participant-tooling.js";
+export * from "./ui/ui-router.js";

@@ -27,6 +27,12 @@ function port(value: string): number {
   return n;
 }
 
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected an integer");
+  return n;
+}
+
 async function main(): Promise<void> {
   const { env, raw } = readEnv();
   const program = new Command()
@@ -59,11 +65,17 @@ async function main(): Promise<void> {
   program
     .command("worker")
     .description("run a worker process")
-    .action(async () => (await import("./commands/services.js")).workerCommand(globals(), env, raw));
+    .option("--metrics-port <port>", "port of /metrics, /healthz, /readyz (overrides metrics.port; 0 = any free port)", port)
+    .action(async (opts: { metricsPort?: number }) =>
+      (await import("./commands/services.js")).workerCommand({ ...globals(), ...opts }, env, raw),
+    );
   program
     .command("coordinator")
     .description("run a coordinator process")
-    .action(async () => (await import("./commands/services.js")).coordinatorCommand(globals(), env, raw));
+    .option("--metrics-port <port>", "port of /metrics, /healthz, /readyz (overrides metrics.port; 0 = any free port)", port)
+    .action(async (opts: { metricsPort?: number }) =>
+      (await import("./commands/services.js")).coordinatorCommand({ ...globals(), ...opts }, env, raw),
+    );
 
   const config = program.command("config").description("configuration tools");
   config
@@ -74,6 +86,127 @@ async function main(): Promise<void> {
     .action(async (opts: { print?: boolean; json?: boolean }) =>
       (await import("./commands/config.js")).configCheckCommand({ ...globals(), ...opts }, env, raw),
     );
+
+  // Client commands: HTTP to a running Switchyard.
+  program.option("--url <url>", "Switchyard API URL for client commands (default: $SWITCHYARD_URL or http://127.0.0.1:8080)");
+  const client = async () => {
+    const mod = await import("./commands/client.js");
+    return { mod, client: mod.makeClient(program.opts<{ url?: string }>(), env) };
+  };
+  const json = "--json";
+  const jsonHelp = "machine-readable output (one JSON document per line)";
+
+  program
+    .command("agents")
+    .description("agents")
+    .command("ls")
+    .description("list agents with their status, workers and tool counts")
+    .option(json, jsonHelp)
+    .action(async (opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.agentsLs(c, opts));
+    });
+
+  program
+    .command("tools")
+    .description("tools")
+    .command("ls")
+    .description("list tools (agent.tool)")
+    .option("--agent <name>", "only this agent's tools")
+    .option(json, jsonHelp)
+    .action(async (opts: { json?: boolean; agent?: string }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.toolsLs(c, opts));
+    });
+
+  const task = program.command("task").description("submit and follow tasks");
+  task
+    .command("submit <agent> <tool>")
+    .description("submit a task; prints its id (exit 0), or with --wait/--watch its outcome (exit 1 if it failed)")
+    .option("--args <json>", "tool arguments as a JSON object", "{}")
+    .option("--priority <n>", "priority (lower runs first)", integer)
+    .option("--timeout-ms <ms>", "time budget per attempt", integer)
+    .option("--max-attempts <n>", "attempts before the task fails", integer)
+    .option("--wait", "wait for the outcome and print it")
+    .option("--watch", "stream the task's events until it ends")
+    .option(json, jsonHelp)
+    .action(async (agent: string, tool: string, opts: Record<string, unknown>) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.taskSubmit(c, agent, tool, opts));
+    });
+  task
+    .command("get <id>")
+    .description("show a task")
+    .option(json, jsonHelp)
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.taskGet(c, id, opts));
+    });
+  task
+    .command("watch <id>")
+    .description("follow a task's events until it ends (exit 0 completed, 1 failed/cancelled)")
+    .option(json, jsonHelp)
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.taskWatch(c, id, opts));
+    });
+  task
+    .command("cancel <id>")
+    .description("cancel a queued or running task")
+    .option(json, jsonHelp)
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.taskCancel(c, id, opts));
+    });
+
+  const workflow = program.command("workflow").description("workflow definitions and runs");
+  workflow
+    .command("apply <file>")
+    .description("create or update a workflow from a YAML or JSON file")
+    .option(json, jsonHelp)
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.workflowApply(c, file, opts));
+    });
+  workflow
+    .command("run <name>")
+    .description("start a run; with --watch show its steps live (exit 0 completed, 1 failed/cancelled)")
+    .option("--input <json>", "run input as a JSON object", "{}")
+    .option("--watch", "live progress of the run's steps until it ends")
+    .option(json, jsonHelp)
+    .action(async (name: string, opts: { json?: boolean; input?: string; watch?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.workflowRun(c, name, opts));
+    });
+
+  const runs = program.command("runs").description("workflow runs");
+  runs
+    .command("ls")
+    .description("list workflow runs")
+    .option("--workflow <name>", "only runs of this workflow")
+    .option("--status <status>", "only runs in this status")
+    .option("--limit <n>", "at most this many", integer)
+    .option(json, jsonHelp)
+    .action(async (opts: { json?: boolean; workflow?: string; status?: string; limit?: number }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.runsLs(c, opts));
+    });
+  runs
+    .command("get <id>")
+    .description("show a run and its steps")
+    .option(json, jsonHelp)
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.runGet(c, id, opts));
+    });
+  runs
+    .command("watch <id>")
+    .description("live progress of a run until it ends")
+    .option(json, jsonHelp)
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { mod, client: c } = await client();
+      await mod.runClientCommand(() => mod.runWatch(c, id, opts));
+    });
 
   await program.parseAsync(process.argv);
 }

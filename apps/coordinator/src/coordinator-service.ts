@@ -1,5 +1,12 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { Logger } from "@switchyard/observability";
+import {
+  type Logger,
+  type OpsServer,
+  type ReadinessChecks,
+  redisCheck,
+  SwitchyardMetrics,
+  startOpsServer,
+} from "@switchyard/observability";
 import { COORDINATOR_QUEUE } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
@@ -12,9 +19,16 @@ export interface CoordinatorServiceOptions {
   redisUrl: string;
   logger: Logger;
   sweepEveryMs?: number;
+  /** The registry to record into (all-in-one shares one); a new one when absent. */
+  metrics?: SwitchyardMetrics;
+  /** Serve /metrics, /healthz, /readyz here (`switchyard coordinator`); none when absent. */
+  opsServer?: { host: string; port: number; fallbackToFreePort?: boolean };
 }
 
 export interface CoordinatorService {
+  metrics: SwitchyardMetrics;
+  opsUrl?: string;
+  readiness(): Promise<ReadinessChecks>;
   close(): Promise<void>;
 }
 
@@ -30,6 +44,7 @@ export const COORDINATOR_JOBS = {
 export async function startCoordinatorService(options: CoordinatorServiceOptions): Promise<CoordinatorService> {
   const { config } = options;
   const log = options.logger.child({ component: "coordinator" });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "coordinator" } });
   const redis = createRedis({ url: options.redisUrl, role: "blocking", name: "sy-coordinator" });
   redis.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
   const keys = new Keys(config.redis.prefix);
@@ -69,10 +84,27 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   worker.on("error", (error) => log.warn({ err: error.message }, "coordinator worker error"));
   worker.on("failed", (job, error) => log.warn({ job: job?.name, err: error.message }, "coordinator job failed"));
   await worker.waitUntilReady();
+  worker.on("stalled", () => metrics.tasksStalled.inc({ queue: COORDINATOR_QUEUE }));
+
+  const readiness = async (): Promise<ReadinessChecks> => ({
+    redis: await redisCheck(redis),
+    queue: worker.isRunning() ? "ok" : "coordinator queue worker not running",
+  });
+  let ops: OpsServer | undefined;
+  if (options.opsServer) {
+    ops = await startOpsServer({ metrics, ready: readiness, ...options.opsServer });
+    if (ops.port !== options.opsServer.port && options.opsServer.port !== 0)
+      log.warn({ url: ops.url, wanted: options.opsServer.port }, "metrics port in use; serving on a free port instead");
+    log.info({ url: ops.url }, "coordinator metrics listening");
+  }
   log.info("coordinator ready");
 
   return {
+    metrics,
+    ...(ops ? { opsUrl: ops.url } : {}),
+    readiness,
     close: async () => {
+      await ops?.close();
       await worker.close();
       await queue.close();
       await participants.close();

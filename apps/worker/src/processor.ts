@@ -8,7 +8,7 @@ import {
   TimeoutError,
   toSwitchyardError,
 } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
+import { type Logger, type SwitchyardMetrics, type TaskOutcome, withLogContext } from "@switchyard/observability";
 import type { TaskJob } from "@switchyard/queue";
 import { UnrecoverableError } from "bullmq";
 
@@ -26,6 +26,7 @@ class RetryableJobError extends Error {
 export interface ProcessorDeps {
   clients: ReadonlyMap<string, AgentClient>;
   logger: Logger;
+  metrics?: SwitchyardMetrics;
 }
 
 /**
@@ -40,41 +41,74 @@ export function createTaskProcessor(deps: ProcessorDeps) {
       throw new UnrecoverableError(encodeFailure({ code: "INVALID_JOB", message: "job data is not a valid task envelope" }));
     }
     const task = parsed.data;
-    const log = deps.logger.child({ task_id: task.task_id, agent: task.agent, tool: task.tool, attempt: job.attemptsMade + 1 });
-    const client = deps.clients.get(task.agent);
-    const started = performance.now();
-    try {
-      if (!client) throw new RetryableError("AGENT_UNAVAILABLE", `this worker does not serve agent ${task.agent}`);
-      const result = await withTimeout(task.timeout_ms, signal, (combined) =>
-        client.callTool(task.tool, task.arguments, {
-          signal: combined,
-          timeoutMs: task.timeout_ms,
-          taskId: task.task_id,
-          tenant: task.tenant,
-          attempt: job.attemptsMade + 1,
-          emit: (event) => {
-            job.updateProgress(event).catch(() => {});
-          },
-        }),
-      );
-      log.debug({ ms: Math.round(performance.now() - started) }, "task completed");
-      return result ?? null;
-    } catch (thrown) {
-      const error = toSwitchyardError(thrown);
-      logFailure(log, error, job, performance.now() - started);
-      const reason = encodeFailure(error);
-      if (!error.retryable) throw new UnrecoverableError(reason);
-      throw new RetryableJobError(reason, error.retryAfterMs);
-    }
+    // task_id, agent and tool go on every line written while this task runs, the agent
+    // client's included.
+    return withLogContext({ task_id: task.task_id, agent: task.agent, tool: task.tool }, async () => {
+      const log = deps.logger.child({ attempt: job.attemptsMade + 1 });
+      const client = deps.clients.get(task.agent);
+      const labels = { agent: task.agent, tool: task.tool };
+      const started = performance.now();
+      deps.metrics?.tasksInFlight.inc({ agent: task.agent });
+      try {
+        if (!client) throw new RetryableError("AGENT_UNAVAILABLE", `this worker does not serve agent ${task.agent}`);
+        const result = await withTimeout(task.timeout_ms, signal, (combined) =>
+          client.callTool(task.tool, task.arguments, {
+            signal: combined,
+            timeoutMs: task.timeout_ms,
+            taskId: task.task_id,
+            tenant: task.tenant,
+            attempt: job.attemptsMade + 1,
+            emit: (event) => {
+              job.updateProgress(event).catch(() => {});
+            },
+          }),
+        );
+        const seconds = (performance.now() - started) / 1_000;
+        deps.metrics?.recordToolCall({ ...labels, outcome: "completed" }, seconds);
+        deps.metrics?.recordTaskFinished({ ...labels, outcome: "completed" }, (Date.now() - job.timestamp) / 1_000);
+        log.debug({ ms: Math.round(seconds * 1_000) }, "task completed");
+        return result ?? null;
+      } catch (thrown) {
+        const error = toSwitchyardError(thrown);
+        const final = logFailure(log, error, job, performance.now() - started);
+        recordFailure(deps.metrics, labels, error, final, (performance.now() - started) / 1_000, job);
+        const reason = encodeFailure(error);
+        if (!error.retryable) throw new UnrecoverableError(reason);
+        throw new RetryableJobError(reason, error.retryAfterMs);
+      } finally {
+        deps.metrics?.tasksInFlight.dec({ agent: task.agent });
+      }
+    });
   };
 }
 
-function logFailure(log: Logger, error: SwitchyardError, job: TaskJob, ms: number): void {
+function recordFailure(
+  metrics: SwitchyardMetrics | undefined,
+  labels: { agent: string; tool: string },
+  error: SwitchyardError,
+  final: boolean,
+  seconds: number,
+  job: TaskJob,
+): void {
+  if (!metrics) return;
+  const outcome: TaskOutcome = error.code === "TIMEOUT" ? "timeout" : error.code === "CANCELLED" ? "cancelled" : "failed";
+  if (outcome === "timeout") metrics.taskTimeouts.inc(labels);
+  if (final) {
+    metrics.toolCallDuration.observe({ ...labels, outcome }, seconds);
+    metrics.recordTaskFinished({ ...labels, outcome }, (Date.now() - job.timestamp) / 1_000);
+  } else {
+    metrics.recordToolCall({ ...labels, outcome: "retry" }, seconds);
+  }
+}
+
+/** Logs a failed attempt; true when it was the task's last. */
+function logFailure(log: Logger, error: SwitchyardError, job: TaskJob, ms: number): boolean {
   const final = !error.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   log[final ? "warn" : "info"](
     { code: error.code, err: error.message, retryable: error.retryable, ms: Math.round(ms) },
     final ? "task failed" : "task attempt failed",
   );
+  return final;
 }
 
 /** BullMQ cancellation reason a shutting-down worker uses for the tasks it hands back. */

@@ -2,10 +2,19 @@ import { hostname } from "node:os";
 import { type AgentClient, createAgentClient } from "@switchyard/agents";
 import type { AgentConfig, SwitchyardConfig } from "@switchyard/config";
 import type { TaskJobData } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
-import { agentQueueName, taskBackoffStrategy } from "@switchyard/queue";
-import { closeRedis, createRedis } from "@switchyard/redis";
-import { CatalogStore, Keys } from "@switchyard/store";
+import {
+  type Logger,
+  type OpsServer,
+  type ReadinessChecks,
+  redisCheck,
+  SwitchyardMetrics,
+  startOpsServer,
+} from "@switchyard/observability";
+import { TaskChildRunner } from "@switchyard/providers";
+import { agentQueueName, TaskQueues, taskBackoffStrategy } from "@switchyard/queue";
+import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
+import { CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
+import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Worker } from "bullmq";
 import { createTaskProcessor, SHUTDOWN_REASON } from "./processor.js";
 
@@ -18,6 +27,10 @@ export interface WorkerServiceOptions {
   workerId?: string;
   /** How often this worker re-asserts that it serves its agents. */
   heartbeatMs?: number;
+  /** The registry to record into (all-in-one shares one); a new one when absent. */
+  metrics?: SwitchyardMetrics;
+  /** Serve /metrics, /healthz, /readyz here (`switchyard worker`); none when absent. */
+  opsServer?: { host: string; port: number; fallbackToFreePort?: boolean };
 }
 
 export interface WorkerService {
@@ -25,6 +38,11 @@ export interface WorkerService {
   /** Agents this worker serves right now. */
   servedAgents(): string[];
   clients: ReadonlyMap<string, AgentClient>;
+  metrics: SwitchyardMetrics;
+  /** The ops server's URL when one was asked for. */
+  opsUrl?: string;
+  /** Redis reachable, a queue worker per agent, every agent client healthy (MCP servers connected). */
+  readiness(): Promise<ReadinessChecks>;
   /** Stops taking jobs, drains in-flight ones (bounded), stops agent clients and children. */
   close(): Promise<void>;
 }
@@ -42,9 +60,25 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const redis = createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}` });
   redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
   const catalog = new CatalogStore(redis, keys);
+  // Provider agents keep shared state (breakers, budgets, usage) and run agent_run tool calls as
+  // child tasks through the same TaskService the api uses.
+  const shared = createRedis({ url: options.redisUrl, role: "client", name: `sy-worker-${workerId}-state` });
+  shared.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
+  const queues = new TaskQueues({ connection: shared, prefix: config.redis.prefix });
+  const catalogCache = new CatalogCache(catalog);
+  const tasks = new TaskService({
+    config,
+    queues,
+    index: new TaskIndex(shared, keys),
+    catalog: catalogCache,
+    validator: new ToolArgumentValidator(),
+  });
+  const connect = () => createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}-events` });
+  const childTasks = new TaskChildRunner({ config, tasks, queues, catalog: catalogCache, connect });
   const clients = new Map<string, AgentClient>();
   const workers = new Map<string, Worker>();
   const log = logger.child({ component: "worker", worker_id: workerId });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "worker" } });
   let closing = false;
 
   const publish = async (name: string, announce: boolean) => {
@@ -57,7 +91,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     );
   };
 
-  const processor = createTaskProcessor({ clients, logger: log });
+  const processor = createTaskProcessor({ clients, logger: log, metrics });
 
   const ensureWorker = (name: string, agent: AgentConfig) => {
     if (workers.has(name) || closing) return;
@@ -73,9 +107,10 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       // Finished jobs are trimmed by each job's own removeOnComplete/removeOnFail (retention).
     });
     worker.on("error", (error) => log.warn({ agent: name, err: error.message }, "queue worker error"));
-    worker.on("stalled", (jobId) =>
-      log.warn({ agent: name, task_id: jobId }, "task stalled: its worker stopped renewing the lock; requeued"),
-    );
+    worker.on("stalled", (jobId) => {
+      metrics.tasksStalled.inc({ queue: agentQueueName(name) });
+      log.warn({ agent: name, task_id: jobId }, "task stalled: its worker stopped renewing the lock; requeued");
+    });
     workers.set(name, worker);
   };
 
@@ -85,6 +120,10 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       client = createAgentClient(name, agent, {
         baseDir: options.baseDir,
         logger: log,
+        redis: shared,
+        prefix: config.redis.prefix,
+        agents: (other) => clients.get(other),
+        childTasks,
         onToolsChanged: () => {
           publish(name, true)
             .then(() => ensureWorker(name, agent))
@@ -106,6 +145,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     ensureWorker(name, agent);
   };
 
+  await waitForReady(shared).catch(() => {});
   await Promise.all(Object.entries(config.agents).map(([name, agent]) => startAgent(name, agent)));
   await Promise.all([...workers.values()].map((worker) => worker.waitUntilReady()));
 
@@ -117,15 +157,44 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   }, heartbeatMs);
   heartbeat.unref();
 
+  metrics.onCollect(() => collectAgentMetrics(metrics, clients));
+  const readiness = async (): Promise<ReadinessChecks> => {
+    const checks: ReadinessChecks = { redis: await redisCheck(redis) };
+    for (const name of Object.keys(config.agents)) {
+      const client = clients.get(name);
+      const health = client?.health();
+      checks[`agent:${name}`] = !client
+        ? "not started (bad config)"
+        : health?.status !== "ok"
+          ? `${health?.status}: ${health?.reason}`
+          : workers.has(name)
+            ? "ok"
+            : "no queue worker yet";
+    }
+    return checks;
+  };
+
+  let ops: OpsServer | undefined;
+  if (options.opsServer) {
+    ops = await startOpsServer({ metrics, ready: readiness, ...options.opsServer });
+    if (ops.port !== options.opsServer.port && options.opsServer.port !== 0)
+      log.warn({ url: ops.url, wanted: options.opsServer.port }, "metrics port in use; serving on a free port instead");
+    log.info({ url: ops.url }, "worker metrics listening");
+  }
+
   log.info({ agents: [...workers.keys()] }, "worker ready");
 
   return {
     workerId,
     clients,
+    metrics,
+    ...(ops ? { opsUrl: ops.url } : {}),
+    readiness,
     servedAgents: () => [...workers.keys()],
     close: async () => {
       if (closing) return;
       closing = true;
+      await ops?.close();
       clearInterval(heartbeat);
       await catalog.withdraw([...workers.keys()], workerId).catch(() => {});
       // Stop taking jobs and let the running ones finish, up to the shutdown budget; whatever is
@@ -147,8 +216,27 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         if (!handedBack) await Promise.all([...workers.values()].map((worker) => worker.close(true).catch(() => {})));
       }
       await Promise.all([...clients.values()].map((client) => client.close().catch(() => {})));
+      await childTasks.close();
+      await queues.close();
+      await closeRedis(shared);
       await closeRedis(redis);
       log.info("worker stopped");
     },
   };
+}
+
+/** Agent health, circuit state and MCP restarts, read from the clients at scrape time. */
+function collectAgentMetrics(metrics: SwitchyardMetrics, clients: ReadonlyMap<string, AgentClient>): void {
+  for (const [agent, client] of clients) {
+    const health = client.health();
+    metrics.agentUp.set({ agent }, health.status === "ok" ? 1 : health.status === "degraded" ? 0.5 : 0);
+    // Optional capabilities of some agent types, read structurally: MCP clients count restarts;
+    // provider clients (issue 4) may expose their circuit breaker.
+    const stats = client as unknown as { client?: { restarts?: unknown }; circuitState?: () => unknown };
+    if (typeof stats.client?.restarts === "number") metrics.syncTotal(metrics.mcpRestarts, { agent }, stats.client.restarts);
+    if (typeof stats.circuitState === "function") {
+      const state = stats.circuitState();
+      if (state === "closed" || state === "half_open" || state === "open") metrics.setCircuitState(agent, state);
+    }
+  }
 }

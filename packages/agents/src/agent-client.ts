@@ -1,5 +1,7 @@
 import type { AgentType } from "@switchyard/config";
 import type { TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
+import type { ChildTaskRunner } from "@switchyard/providers";
+import type { Redis } from "ioredis";
 
 export interface ToolCallContext {
   /** Aborted on timeout, cancellation or worker shutdown; clients must stop work when it fires. */
@@ -45,4 +47,12 @@ export interface AgentClientDeps {
   };
   /** Called when the agent's tool list changed at run time. */
   onToolsChanged: () => void;
+  /** A non-blocking connection for shared state (circuit breakers, budgets, usage). */
+  redis?: Redis;
+  /** The configured key prefix (`redis.prefix`). */
+  prefix?: string;
+  /** The other agents this worker serves (provider fallback chains). */
+  agents?: (name: string) => AgentClient | undefined;
+  /** Runs catalog tools as child tasks (provider `agent_run`). */
+  childTasks?: ChildTaskRunner;
 }

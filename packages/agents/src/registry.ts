@@ -2,6 +2,7 @@ import type { AgentConfig } from "@switchyard/config";
 import type { AgentClient, AgentClientDeps } from "./agent-client.js";
 import { McpAgentClient } from "./types/mcp.js";
 import { MockAgentClient } from "./types/mock.js";
+import { ProviderAgentClient } from "./types/provider.js";
 import { RestAgentClient } from "./types/rest.js";
 
 export class UnsupportedAgentTypeError extends Error {
@@ -22,7 +23,7 @@ export function createAgentClient(name: string, config: AgentConfig, deps: Agent
       return new RestAgentClient(name, config);
     case "openai":
     case "anthropic":
-      throw new UnsupportedAgentTypeError(config.type);
+      return new ProviderAgentClient(name, config, deps);
     default: {
       const never: never = config;
       throw new UnsupportedAgentTypeError((never as { type: string }).type);

@@ -4,6 +4,8 @@ import { z } from "zod";
 /** `${VAR}` substitution yields strings; numeric and boolean fields accept their string forms. */
 const int = (min = 0) =>
   z.preprocess((v) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(min));
+const num = (min = 0) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v), z.number().min(min));
 const bool = () => z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
 
 const StringMap = z.record(z.string(), z.string());
@@ -47,6 +49,26 @@ const providerCommon = {
   headers: StringMap.default({}),
   requests_per_minute: int(1).optional(),
   tokens_per_minute: int(1).optional(),
+  /** Retries of one provider call (429/5xx/connection), exponential backoff with jitter, Retry-After honoured. */
+  retry: z
+    .strictObject({
+      max_retries: int(0).default(2),
+      initial_delay_ms: int(0).default(500),
+      max_delay_ms: int(1).default(30_000),
+    })
+    .prefault({}),
+  /** Circuit breaker per agent and model, shared by all workers through Redis. */
+  circuit_breaker: z
+    .strictObject({
+      /** Failures within `window_ms` that open the circuit. */
+      failure_threshold: int(1).default(5),
+      window_ms: int(1).default(60_000),
+      /** How long an open circuit rejects calls before one probe may try again. */
+      open_ms: int(1).default(30_000),
+    })
+    .prefault({}),
+  /** Estimated cost: USD per 1M tokens, by model. */
+  pricing: z.record(z.string(), z.strictObject({ input_per_1m: num(0), output_per_1m: num(0) })).default({}),
 };
 
 export const OpenAIAgentConfig = z.strictObject({
@@ -183,6 +205,18 @@ export const SwitchyardConfig = z.strictObject({
       max_stalled_count: int(0).default(3),
       /** How often the coordinator sweeps (catalog liveness, task-index retention). */
       housekeeping_interval_ms: int(1_000).default(30_000),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * Where `switchyard worker` and `switchyard coordinator` serve /metrics, /healthz and /readyz
+       * (the api serves them on its own port; `start` serves everything there). 0 = any free port.
+       */
+      port: int(0).default(9464),
+      host: z.string().min(1).default("127.0.0.1"),
+      /** Queue depth is read from Redis at most this often, however often Prometheus scrapes. */
+      queue_cache_ms: int(0).default(5_000),
     })
     .prefault({}),
   /** Participant agents: outside processes that register, claim work and message each other. */

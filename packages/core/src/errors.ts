@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   "AGENT_UNAVAILABLE",
   "AGENT_REMOVED",
   "INVALID_JOB",
+  "PROVIDER_ERROR",
+  "CIRCUIT_OPEN",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

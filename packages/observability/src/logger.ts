@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from "pino";
+import { currentLogContext } from "./log-context.js";
 
 export type { Logger } from "pino";
 
@@ -28,6 +29,13 @@ export const REDACT_PATHS = [
   "req.headers.cookie",
   "req.headers['x-api-key']",
   "config.headers",
+  "*.*.authorization",
+  "cookie",
+  "*.cookie",
+  "secret",
+  "*.secret",
+  "client_secret",
+  "*.client_secret",
   "env",
   "*.env",
 ];
@@ -49,6 +57,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // request/task/run ids of the work this line belongs to (see withLogContext).
+    mixin: () => currentLogContext() as Record<string, unknown>,
   };
   if (options.destination) return pino(config, options.destination as pino.DestinationStream);
   if (options.pretty) {

@@ -44,4 +44,29 @@ export class Keys {
   catalogChannel(): string {
     return `${this.prefix}:catalog:changed`;
   }
+
+  /** Hash: circuit breaker state of an agent's models (`<model>|state`, `|failures`, `|open_until`, …). */
+  breaker(agent: string): string {
+    return `${this.prefix}:breaker:${agent}`;
+  }
+
+  /** Hash: a tenant's LLM usage (totals and `<agent>|<field>`). */
+  tenantUsage(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:usage`;
+  }
+
+  /** Hash: an agent's LLM usage across tenants (totals and `<model>|<field>`). */
+  agentUsage(agent: string): string {
+    return `${this.prefix}:usage:agent:${agent}`;
+  }
+
+  /** Counter of requests or tokens an agent used in one minute window. */
+  budget(agent: string, kind: "requests" | "tokens", window: number): string {
+    return `${this.prefix}:budget:${agent}:${kind}:${window}`;
+  }
+
+  /** String: JSON checkpoint of a running task (an agent run's transcript between steps). */
+  runCheckpoint(taskId: string): string {
+    return `${this.prefix}:run:${taskId}:checkpoint`;
+  }
 }

@@ -1,11 +1,11 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { CatalogCache } from "@switchyard/store";
+import type { CatalogCache, CircuitBreakerStore } from "@switchyard/store";
 import { agentVisibleTo } from "@switchyard/tasks";
 import { Router } from "express";
 import { principalOf, requireRole } from "../auth.js";
 import { httpError } from "../http-errors.js";
 
-export function agentsRouter(config: SwitchyardConfig, catalog: CatalogCache): Router {
+export function agentsRouter(config: SwitchyardConfig, catalog: CatalogCache, breakers?: CircuitBreakerStore): Router {
   const router = Router();
 
   const view = async (name: string) => {
@@ -21,6 +21,8 @@ export function agentsRouter(config: SwitchyardConfig, catalog: CatalogCache): R
       tools: entry?.tools.length ?? 0,
       workers: entry?.workers ?? 0,
       concurrency: agent.concurrency,
+      // Provider agents: each model's circuit breaker, shared by all workers through Redis.
+      ...(breakers && (agent.type === "openai" || agent.type === "anthropic") ? { circuit: await breakers.read(name) } : {}),
     };
   };
 

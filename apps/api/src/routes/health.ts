@@ -1,8 +1,11 @@
-import type { Redis } from "@switchyard/redis";
+import { type ReadinessChecks, readinessReport, type SwitchyardMetrics } from "@switchyard/observability";
 import { Router } from "express";
 
-/** Unauthenticated: load balancers and orchestrators call these. */
-export function healthRouter(redis: Redis): Router {
+/**
+ * Unauthenticated: load balancers, orchestrators and Prometheus call these. `/metrics` carries
+ * no tenant data (labels are agent, tool, queue and route names); keep it on the cluster network.
+ */
+export function healthRouter(readiness: () => Promise<ReadinessChecks>, metrics: SwitchyardMetrics): Router {
   const router = Router();
 
   router.get("/healthz", (_req, res) => {
@@ -10,18 +13,14 @@ export function healthRouter(redis: Redis): Router {
   });
 
   router.get("/readyz", async (_req, res) => {
-    const checks: Record<string, string> = {};
-    try {
-      const pong = await Promise.race([
-        redis.ping(),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), 1_000).unref()),
-      ]);
-      checks.redis = pong === "PONG" ? "ok" : `unexpected reply ${pong}`;
-    } catch (error) {
-      checks.redis = `unreachable (${(error as Error).message})`;
-    }
-    const ready = Object.values(checks).every((v) => v === "ok");
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not_ready", checks });
+    const report = await readinessReport(readiness);
+    res.status(report.status === "ready" ? 200 : 503).json(report);
+  });
+
+  router.get("/metrics", async (_req, res) => {
+    const text = await metrics.scrape();
+    res.setHeader("cache-control", "no-store");
+    res.type(metrics.contentType).send(text);
   });
 
   return router;

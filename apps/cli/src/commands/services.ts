@@ -26,19 +26,40 @@ export async function apiCommand(options: GlobalOptions & { port?: number; host?
 }
 
 /** `switchyard worker`: executes tasks; run as many as the load needs. */
-export async function workerCommand(options: GlobalOptions, env: Env, raw: RawEnv): Promise<void> {
+export async function workerCommand(options: GlobalOptions & { metricsPort?: number }, env: Env, raw: RawEnv): Promise<void> {
   const loaded = loadConfig(options, env, raw);
   const redisUrl = requireRedisUrl(loaded, env, "worker");
   const logger = makeLogger(env, "worker");
-  const worker = await startWorkerService({ config: loaded.config, baseDir: loaded.dir, redisUrl, logger });
+  const worker = await startWorkerService({
+    config: loaded.config,
+    baseDir: loaded.dir,
+    redisUrl,
+    logger,
+    // An explicit --metrics-port must be honoured; the config default may move if it is taken.
+    opsServer: {
+      host: loaded.config.metrics.host,
+      port: options.metricsPort ?? loaded.config.metrics.port,
+      fallbackToFreePort: options.metricsPort === undefined,
+    },
+  });
   onShutdownSignal(logger, loaded.config.limits.shutdown_timeout_ms + 4_000, worker.close);
 }
 
 /** `switchyard coordinator`: housekeeping and workflow advancement. */
-export async function coordinatorCommand(options: GlobalOptions, env: Env, raw: RawEnv): Promise<void> {
+export async function coordinatorCommand(options: GlobalOptions & { metricsPort?: number }, env: Env, raw: RawEnv): Promise<void> {
   const loaded = loadConfig(options, env, raw);
   const redisUrl = requireRedisUrl(loaded, env, "coordinator");
   const logger = makeLogger(env, "coordinator");
-  const coordinator = await startCoordinatorService({ config: loaded.config, redisUrl, logger });
+  const coordinator = await startCoordinatorService({
+    config: loaded.config,
+    redisUrl,
+    logger,
+    // An explicit --metrics-port must be honoured; the config default may move if it is taken.
+    opsServer: {
+      host: loaded.config.metrics.host,
+      port: options.metricsPort ?? loaded.config.metrics.port,
+      fallbackToFreePort: options.metricsPort === undefined,
+    },
+  });
   onShutdownSignal(logger, loaded.config.limits.shutdown_timeout_ms + 4_000, coordinator.close);
 }

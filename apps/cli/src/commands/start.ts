@@ -2,6 +2,7 @@ import path from "node:path";
 import { type ApiService, startApiService } from "@switchyard/api";
 import type { ApiKeyConfig } from "@switchyard/config";
 import { startCoordinatorService } from "@switchyard/coordinator";
+import { SwitchyardMetrics } from "@switchyard/observability";
 import { describeRedisUrl, type EmbeddedRedis, startEmbeddedRedis } from "@switchyard/redis";
 import { startWorkerService } from "@switchyard/worker";
 import { loadOrCreateAdminKey } from "../admin-key.js";
@@ -46,10 +47,12 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
   }
 
   const stops: Array<() => Promise<void>> = [];
+  // One registry for the three services: the api's /metrics serves everything.
+  const metrics = new SwitchyardMetrics({ defaultLabels: { service: "all-in-one" } });
   try {
     const [worker, coordinator] = await Promise.all([
-      startWorkerService({ config, baseDir: loaded.dir, redisUrl, logger }),
-      startCoordinatorService({ config, redisUrl, logger }),
+      startWorkerService({ config, baseDir: loaded.dir, redisUrl, logger, metrics }),
+      startCoordinatorService({ config, redisUrl, logger, metrics }),
     ]);
     stops.push(worker.close, coordinator.close);
     const api: ApiService = await startApiService({
@@ -57,6 +60,13 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
       redisUrl,
       logger,
       keys,
+      metrics,
+      extraReadiness: async () => {
+        const [w, c] = await Promise.all([worker.readiness(), coordinator.readiness()]);
+        const { redis: _w, ...workerChecks } = w;
+        const { redis: _c, ...coordinatorChecks } = c;
+        return { ...workerChecks, coordinator: coordinatorChecks.queue ?? "ok" };
+      },
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
     });
@@ -94,6 +104,8 @@ function printBanner(info: { url: string; redis: string; generated?: { key: stri
     "Switchyard is up.",
     `  API        ${info.url}/api/v1`,
     `  Dashboard  ${info.url}/admin/queues`,
+    `  Runs       ${info.url}/ui/runs`,
+    `  Metrics    ${info.url}/metrics`,
     `  Redis      ${info.redis}`,
     ...(info.generated ? [`  Admin key  ${info.generated.key}  (saved in ${path.relative(process.cwd(), info.generated.file)})`] : []),
     "",
