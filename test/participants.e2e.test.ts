@@ -7,8 +7,8 @@ import { OPERATOR_KEY, ROOT, type Stack, startStack } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
 const PARTICIPANT = path.join(ROOT, "test/fixtures/participant.mjs");
-/** Participant processes reach Switchyard over this: `rest` until `/mcp` serves the participant tools. */
-const TRANSPORT = "rest";
+/** The participant processes use only `/mcp`, with the official MCP client (the fixture also speaks REST). */
+const TRANSPORT = "mcp";
 
 const SETTINGS = { heartbeat_ttl_ms: 1_000, offline_grace_ms: 300, sweep_every_ms: 100, message_redeliver_after_ms: 1_000 };
 const FILES = ["src/a.ts", "src/b.ts", "src/c.ts", "src/d.ts"];
@@ -19,7 +19,7 @@ interface Participant {
   exited: Promise<unknown>;
 }
 
-describe("participant agents end to end (separate processes)", () => {
+describe("participant agents end to end (separate processes over /mcp)", () => {
   let stack: Stack | undefined;
   const children: Participant[] = [];
 

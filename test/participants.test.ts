@@ -1,6 +1,8 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiClient, apiClient } from "./helpers/http.js";
-import { type Stack, startStack } from "./helpers/stack.js";
+import { OPERATOR_KEY, type Stack, startStack } from "./helpers/stack.js";
 import { waitFor } from "./helpers/wait.js";
 
 const SETTINGS = {
@@ -59,6 +61,33 @@ describe("participant agents over REST", () => {
     // Deregistering revokes the key.
     expect((await call(rotated, "deregister_agent")).body).toMatchObject({ id: "bob", deregistered: true });
     expect((await call(rotated, "heartbeat")).status).toBe(401);
+  });
+
+  it("serves the same tools on /mcp, where a participant key acts as its own agent", async () => {
+    const { body } = await call(stack.operator, "register_agent", { id: "mcp-agent", capabilities: ["mcp"] });
+    const mcp = async (key: string) => {
+      const client = new Client({ name: "participants-test", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }),
+      );
+      return client;
+    };
+    const asAgent = await mcp(body.api_key);
+    const asOperator = await mcp(OPERATOR_KEY);
+    try {
+      const names = (await asAgent.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["register_agent", "claim_task", "acquire_file_lock", "check_delegation_deadlocks"]));
+      const beat = await asAgent.callTool({ name: "heartbeat", arguments: { status: "idle" } });
+      expect(beat.structuredContent).toMatchObject({ id: "mcp-agent", status: "idle" });
+      const refused = await asOperator.callTool({ name: "claim_task", arguments: {} });
+      expect(refused.isError).toBe(true);
+      expect(JSON.stringify(refused.content)).toContain("FORBIDDEN");
+      const other = await asAgent.callTool({ name: "register_agent", arguments: { id: "someone-else" } });
+      expect(other.isError).toBe(true);
+    } finally {
+      await asAgent.close();
+      await asOperator.close();
+    }
   });
 
   it("delegates, claims by name or capability, and only the claimer reports", async () => {

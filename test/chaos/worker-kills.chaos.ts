@@ -44,7 +44,11 @@ it(`worker processes SIGKILLed every 2 s during ${TASKS} tasks lose nothing`, as
     const accepted: string[] = [];
     let rejected = 0;
     await inParallel(TASKS, 50, async (i) => {
-      const response = await api.client.post("/api/v1/tasks", { agent_name: "mock", tool_name: "sleep", arguments: { ms: 5 + (i % 20) } });
+      const response = await api.client.post("/api/v1/tasks", {
+        agent_name: "mock",
+        tool_name: "sleep",
+        arguments: { ms: 100 + (i % 200) },
+      });
       if (response.status === 201) accepted.push(response.body.task_id);
       else rejected++;
     });
@@ -73,7 +77,7 @@ it(`worker processes SIGKILLed every 2 s during ${TASKS} tasks lose nothing`, as
       duplicates: rerun,
       violations: completedTwice,
     });
-    expect(kills).toBeGreaterThan(0);
+    expect(kills).toBeGreaterThanOrEqual(3);
     expect(completed).toBe(accepted.length);
     expect(completedTwice).toBe(0);
   } finally {

@@ -38,6 +38,12 @@ export interface StackOptions {
   worker?: boolean;
   coordinator?: boolean;
   redisUrl?: string;
+  /** Environment for `${VAR}` substitution in the config. */
+  env?: Record<string, string>;
+  /** Extra worker-service options (e.g. a watched config file). */
+  workerOptions?: { configFile?: string; workerId?: string };
+  /** Extra api-service options (e.g. a watched config file). */
+  apiOptions?: { configFile?: string };
   /** Give the worker its own /metrics, /healthz, /readyz server (on a free port). */
   workerOps?: boolean;
 }
@@ -61,8 +67,8 @@ export interface Stack {
 
 /** api + worker + coordinator in this process, on the shared test Redis under a fresh prefix. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const prefix = uniquePrefix();
   const raw = options.config ?? { agents: { mock: { type: "mock" } } };
+  const prefix = (raw.redis as { prefix?: string } | undefined)?.prefix ?? uniquePrefix();
   const config = parseConfigObject(
     {
       ...raw,
@@ -78,7 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...(raw.auth as object),
       },
     },
-    { env: {}, file: "test-config" },
+    { env: options.env ?? {}, file: "test-config" },
   );
   const url = options.redisUrl ?? redisUrl();
   const logs = new LogCapture();
@@ -92,10 +98,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           redisUrl: url,
           logger,
           heartbeatMs: 500,
+          ...options.workerOptions,
+          ...(options.env ? { env: options.env } : {}),
           ...(options.workerOps ? { opsServer: { host: "127.0.0.1", port: 0 } } : {}),
         });
   const coordinator = options.coordinator === false ? undefined : await startCoordinatorService({ config, redisUrl: url, logger });
-  const api = await startApiService({ config, redisUrl: url, logger, keys: config.auth.keys, host: "127.0.0.1", port: 0 });
+  const api = await startApiService({
+    config,
+    redisUrl: url,
+    logger,
+    keys: config.auth.keys,
+    host: "127.0.0.1",
+    port: 0,
+    ...options.apiOptions,
+    ...(options.env ? { env: options.env } : {}),
+  });
   return {
     config,
     prefix,

@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ApiKeyConfig, SwitchyardConfig } from "@switchyard/config";
+import { type ApiKeyConfig, replaceAgentsInPlace, type SwitchyardConfig, watchConfigFile } from "@switchyard/config";
 import { type Logger, type ReadinessChecks, redisCheck, registerQueueMetrics, SwitchyardMetrics } from "@switchyard/observability";
 import { COORDINATOR_QUEUE, TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
@@ -9,6 +9,9 @@ import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
+import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
+import { TaskWaiter } from "./mcp/task-waiter.js";
 import { createParticipantTooling } from "./participant-tooling.js";
 
 export interface ApiServiceOptions {
@@ -19,6 +22,10 @@ export interface ApiServiceOptions {
   keys: readonly ApiKeyConfig[];
   host?: string;
   port?: number;
+  /** The config file to watch: its `agents` are applied in place (workers do the same). */
+  configFile?: string;
+  /** Environment for `${VAR}` substitution when the watched file is re-read. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** The registry /metrics serves (all-in-one passes the one worker and coordinator share). */
   metrics?: SwitchyardMetrics;
   /** More /readyz checks (all-in-one adds the co-located worker's and coordinator's). */
@@ -59,6 +66,24 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     catalog,
     validator: new ToolArgumentValidator(),
   });
+  const configWatch = options.configFile
+    ? watchConfigFile(options.configFile, {
+        env: options.env ?? {},
+        onChange: (next) => {
+          replaceAgentsInPlace(config, next.agents);
+          catalog.invalidate();
+          log.info({ agents: Object.keys(next.agents) }, "config file changed; agents updated");
+        },
+        onInvalid: (error) => log.warn({ err: error.message }, "config file changed but is invalid; keeping the current agents"),
+      })
+    : undefined;
+  const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
+  // Other features append their MCP tools here.
+  const participants = createParticipantTooling({ config, redis, logger: log, tasks });
+  const orchestration = new OrchestrationToolRegistry().add(
+    ...coreOrchestrationTools({ config, catalog, tasks, waiter }),
+    ...participants.tools,
+  );
   const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
@@ -68,7 +93,6 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     queues: closing ? "shutting down" : "ok",
     ...(await options.extraReadiness?.()),
   });
-  const participants = createParticipantTooling({ config, redis, logger: log, tasks });
   const { app } = createApp({
     config,
     keys,
@@ -79,6 +103,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     queues: allQueues,
     metrics,
     readiness,
+    orchestration,
+    waiter,
     participantKeys: participants.keys,
     participantTools: participants.tools,
   });
@@ -107,6 +133,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      configWatch?.close();
+      await waiter.close();
       await queues.close();
       await coordinatorQueue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);

@@ -9,6 +9,9 @@ import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type DynamicKeys, type KeyRing } from "./auth.js";
 import { errorHandler, httpError } from "./http-errors.js";
+import { mcpRouter } from "./mcp/mcp-router.js";
+import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
+import type { TaskWaiter } from "./mcp/task-waiter.js";
 import { observeRequests } from "./observe.js";
 import { agentsRouter } from "./routes/agents.js";
 import { healthRouter } from "./routes/health.js";
@@ -26,6 +29,9 @@ export interface AppDeps {
   tasks: TaskService;
   logger: Logger;
   queues: () => Queue[];
+  /** Tools `/mcp` offers besides the aggregated agent tools. */
+  orchestration: OrchestrationToolRegistry;
+  waiter: TaskWaiter;
   metrics: SwitchyardMetrics;
   /** Everything `/readyz` checks. */
   readiness: () => Promise<ReadinessChecks>;
@@ -62,6 +68,8 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(usageRouter(deps.config, deps.redis));
   if (deps.participantTools) api.use(participantsRouter(deps.participantTools));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
+
+  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
 
   app.use("/api/v1", api);
   // `/api` is an alias of the current version.

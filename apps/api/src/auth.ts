@@ -24,6 +24,10 @@ declare global {
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
+export function roleAtLeast(role: Role, required: Role): boolean {
+  return RANK[role] >= RANK[required];
+}
+
 export function sha256(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }

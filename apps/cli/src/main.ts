@@ -77,6 +77,12 @@ async function main(): Promise<void> {
       (await import("./commands/services.js")).coordinatorCommand({ ...globals(), ...opts }, env, raw),
     );
 
+  program
+    .command("mcp")
+    .description("serve Switchyard's tools over stdio for MCP desktop clients (relays to SWITCHYARD_URL with SWITCHYARD_API_KEY)")
+    .option("--url <url>", "Switchyard api base URL (default: $SWITCHYARD_URL)")
+    .action(async (opts: { url?: string }) => (await import("./commands/mcp.js")).mcpCommand(opts, env));
+
   const config = program.command("config").description("configuration tools");
   config
     .command("check")

@@ -1,5 +1,5 @@
 import type { AgentType } from "@switchyard/config";
-import type { TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
+import type { McpPromptDescriptor, McpResourceDescriptor, TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
 import type { ChildTaskRunner } from "@switchyard/providers";
 import type { Redis } from "ioredis";
 
@@ -33,6 +33,9 @@ export interface AgentClient {
   /** The tools the agent offers now (agent-local names). */
   listTools(): ToolDescriptor[];
   callTool(tool: string, args: Record<string, unknown>, context: ToolCallContext): Promise<unknown>;
+  /** MCP agents: the server's resources and prompts (published with the catalog). */
+  listResources?(): McpResourceDescriptor[];
+  listPrompts?(): McpPromptDescriptor[];
   health(): AgentHealth;
   close(): Promise<void>;
 }

@@ -3,3 +3,4 @@ export * from "./errors.js";
 export * from "./load.js";
 export * from "./redact.js";
 export * from "./schema.js";
+export * from "./watch.js";

@@ -4,7 +4,7 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { type Env, substituteEnv } from "./env-subst.js";
 import { ConfigError, type ConfigProblem, formatPath } from "./errors.js";
-import { AGENT_TYPES, SwitchyardConfig } from "./schema.js";
+import { AGENT_TYPES, type AgentConfig, SwitchyardConfig } from "./schema.js";
 
 export interface LoadedConfig {
   config: SwitchyardConfig;
@@ -128,12 +128,29 @@ function checkReferences(config: SwitchyardConfig, file: string): void {
       else if (other === name) problems.push({ path: `agents.${name}.fallback[${i}]`, message: "an agent cannot fall back to itself" });
     }
   }
+  // Tool names are `<prefix>.<tool>` with prefix = namespace or agent name: prefixes must be unique.
+  const prefixes = new Map<string, string>();
+  for (const [name, agent] of Object.entries(config.agents)) {
+    const prefix = toolPrefixOf(name, agent);
+    const other = prefixes.get(prefix);
+    if (other !== undefined)
+      problems.push({
+        path: `agents.${name}${prefix === name ? "" : ".namespace"}`,
+        message: `tool prefix '${prefix}' is already used by agent '${other}'`,
+      });
+    prefixes.set(prefix, name);
+  }
   const seen = new Set<string>();
   for (const [i, key] of config.auth.keys.entries()) {
     if (seen.has(key.key)) problems.push({ path: `auth.keys[${i}].key`, message: "duplicate key" });
     seen.add(key.key);
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
+}
+
+/** The prefix of an agent's tool names: its `namespace` (MCP agents) or its name. */
+export function toolPrefixOf(name: string, agent: AgentConfig): string {
+  return agent.type === "mcp" ? (agent.namespace ?? name) : name;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

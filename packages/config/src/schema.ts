@@ -85,11 +85,30 @@ export const AnthropicAgentConfig = z.strictObject({
   base_url: z.url().optional(),
 });
 
+/** Per-tool policy of an MCP agent. */
+export const McpToolPolicy = z.strictObject({
+  /** The operator vouches that the tool changes nothing: its results may be cached. */
+  read_only: bool().default(false),
+  /** Cache results of a read-only tool for this long, keyed by tool and canonical arguments. */
+  cache_ttl_ms: int(0).default(0),
+});
+
 const mcpCommon = {
   type: z.literal("mcp"),
   ...agentCommon,
   /** Prefix of this server's tools; defaults to the agent name. */
   namespace: AgentName.optional(),
+  /** Policies by the server's own tool name (caching of read-only tools). */
+  tools: z.record(z.string().min(1), McpToolPolicy).default({}),
+  /** Health ping period (0: no pings). A server that misses a ping is restarted/reconnected. */
+  ping_interval_ms: int(0).default(15_000),
+  ping_timeout_ms: int(1).default(5_000),
+  /** First restart/reconnect delay after the server exits, hangs or drops; doubles, with jitter. */
+  restart_backoff_ms: int(1).default(200),
+  restart_backoff_max_ms: int(1).default(30_000),
+  /** After this many consecutive failures the circuit opens: calls fail fast for `circuit_open_ms`. */
+  circuit_failure_threshold: int(1).default(5),
+  circuit_open_ms: int(1).default(30_000),
 };
 
 export const McpStdioAgentConfig = z.strictObject({
@@ -252,6 +271,7 @@ export type OpenAIAgentConfig = z.infer<typeof OpenAIAgentConfig>;
 export type AnthropicAgentConfig = z.infer<typeof AnthropicAgentConfig>;
 export type McpAgentConfig = z.infer<typeof McpAgentConfig>;
 export type McpStdioAgentConfig = z.infer<typeof McpStdioAgentConfig>;
+export type McpToolPolicy = z.infer<typeof McpToolPolicy>;
 export type RestAgentConfig = z.infer<typeof RestAgentConfig>;
 export type RestToolConfig = z.infer<typeof RestToolConfig>;
 export type ApiKeyConfig = z.infer<typeof ApiKeyConfig>;

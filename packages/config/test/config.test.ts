@@ -45,7 +45,7 @@ describe("config loading", () => {
     };
     const { config } = loadConfigFile(path.join(ROOT, "examples/switchyard.yaml"), { env });
     const types = new Set(Object.values(config.agents).map((agent) => (agent.type === "mcp" ? `mcp/${agent.transport}` : agent.type)));
-    expect([...types].sort()).toEqual(["anthropic", "mcp/http", "mcp/stdio", "mock", "openai", "rest"]);
+    expect([...types].sort()).toEqual(["anthropic", "mcp/http", "mcp/sse", "mcp/stdio", "mock", "openai", "rest"]);
   });
 
   it("infers the MCP transport from command or url", () => {

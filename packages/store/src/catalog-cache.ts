@@ -56,7 +56,7 @@ export class CatalogCache {
 
 export function toolViews(entry: CatalogEntry): ToolView[] {
   return entry.tools.map((tool) => ({
-    name: qualifiedToolName(entry.agent, tool.name),
+    name: qualifiedToolName(entry.namespace ?? entry.agent, tool.name),
     agent: entry.agent,
     tool: tool.name,
     description: tool.description,

@@ -34,11 +34,11 @@ export class TaskService {
     const { config, queues, index, catalog, validator } = this.deps;
     const agent = request.agent_name;
     const agentConfig = config.agents[agent];
-    if (!agentConfig || !agentVisibleTo(config, agent, principal.tenant))
-      throw new NonRetryableError("AGENT_NOT_FOUND", `no agent named '${agent}'`);
     // Validate against the published catalog. An agent no worker has published yet (still
     // starting) is accepted: its task waits in the queue and the worker checks the tool.
     const entry = await catalog.entry(agent);
+    if (!agentVisibleTo(config, agent, principal.tenant, entry))
+      throw new NonRetryableError("AGENT_NOT_FOUND", `no agent named '${agent}'`);
     if (entry) {
       const tool = entry.tools.find((t) => t.name === request.tool_name);
       if (!tool) throw new NonRetryableError("TOOL_NOT_FOUND", `agent '${agent}' has no tool '${request.tool_name}'`);
@@ -53,7 +53,7 @@ export class TaskService {
       agent,
       tool: request.tool_name,
       arguments: request.arguments,
-      timeout_ms: request.timeout_ms ?? agentConfig.timeout_ms ?? config.limits.task_timeout_ms,
+      timeout_ms: request.timeout_ms ?? agentConfig?.timeout_ms ?? entry?.timeout_ms ?? config.limits.task_timeout_ms,
       priority,
       created_at: Date.now(),
       submitted_by: principal.key_id,
@@ -63,7 +63,7 @@ export class TaskService {
     await index.record(principal.tenant, taskId, agent);
     await queues.enqueue(data, {
       priority,
-      maxAttempts: request.max_attempts ?? agentConfig.max_attempts ?? config.limits.max_attempts,
+      maxAttempts: request.max_attempts ?? agentConfig?.max_attempts ?? entry?.max_attempts ?? config.limits.max_attempts,
       backoffMs: config.limits.backoff_ms,
       retentionSeconds: config.limits.retention_seconds,
       retentionCount: config.limits.retention_count,

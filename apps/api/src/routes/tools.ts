@@ -11,11 +11,24 @@ export function toolsRouter(config: SwitchyardConfig, catalog: CatalogCache): Ro
     const { tenant } = principalOf(req);
     const live = await catalog.live();
     const tools = [...live.values()]
-      .filter((entry) => agentVisibleTo(config, entry.agent, tenant))
+      .filter((entry) => agentVisibleTo(config, entry.agent, tenant, entry))
       .sort((a, b) => a.agent.localeCompare(b.agent))
       .flatMap(toolViews);
     res.json({ tools });
   });
+
+  // MCP resources and prompts, as the serving workers listed them (names and descriptions).
+  for (const kind of ["resources", "prompts"] as const) {
+    router.get(`/${kind}`, requireRole("viewer"), async (req, res) => {
+      const { tenant } = principalOf(req);
+      const live = await catalog.live();
+      const items = [...live.values()]
+        .filter((entry) => agentVisibleTo(config, entry.agent, tenant, entry))
+        .sort((a, b) => a.agent.localeCompare(b.agent))
+        .flatMap((entry) => (entry[kind] ?? []).map((item) => ({ agent: entry.agent, ...item })));
+      res.json({ [kind]: items });
+    });
+  }
 
   return router;
 }

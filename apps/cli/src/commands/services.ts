@@ -19,6 +19,8 @@ export async function apiCommand(options: GlobalOptions & { port?: number; host?
     redisUrl,
     logger,
     keys: loaded.config.auth.keys,
+    configFile: loaded.file,
+    env: raw,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host ? { host: options.host } : {}),
   });
@@ -35,6 +37,8 @@ export async function workerCommand(options: GlobalOptions & { metricsPort?: num
     baseDir: loaded.dir,
     redisUrl,
     logger,
+    configFile: loaded.file,
+    env: raw,
     // An explicit --metrics-port must be honoured; the config default may move if it is taken.
     opsServer: {
       host: loaded.config.metrics.host,

@@ -51,7 +51,7 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
   const metrics = new SwitchyardMetrics({ defaultLabels: { service: "all-in-one" } });
   try {
     const [worker, coordinator] = await Promise.all([
-      startWorkerService({ config, baseDir: loaded.dir, redisUrl, logger, metrics }),
+      startWorkerService({ config, baseDir: loaded.dir, redisUrl, logger, metrics, configFile: loaded.file, env: rawEnv }),
       startCoordinatorService({ config, redisUrl, logger, metrics }),
     ]);
     stops.push(worker.close, coordinator.close);
@@ -60,6 +60,8 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
       redisUrl,
       logger,
       keys,
+      configFile: loaded.file,
+      env: rawEnv,
       metrics,
       extraReadiness: async () => {
         const [w, c] = await Promise.all([worker.readiness(), coordinator.readiness()]);

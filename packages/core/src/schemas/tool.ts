@@ -14,6 +14,21 @@ export const ToolDescriptor = z.object({
 });
 export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
 
+export const McpResourceDescriptor = z.object({
+  uri: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  mime_type: z.string().optional(),
+});
+export type McpResourceDescriptor = z.infer<typeof McpResourceDescriptor>;
+
+export const McpPromptDescriptor = z.object({
+  name: z.string(),
+  description: z.string().optional(),
+  arguments: z.array(z.object({ name: z.string(), description: z.string().optional(), required: z.boolean().optional() })).optional(),
+});
+export type McpPromptDescriptor = z.infer<typeof McpPromptDescriptor>;
+
 /**
  * One agent's tool list as a worker publishes it to Redis (read back by the api): crosses a
  * process boundary, so it is validated when read.
@@ -24,6 +39,17 @@ export const CatalogEntry = z.object({
   tools: z.array(ToolDescriptor),
   updated_at: z.number().int(),
   worker_id: z.string(),
+  /** Tool-name prefix when the agent sets `namespace`; the agent name otherwise. */
+  namespace: AgentName.optional(),
+  /** Tenants the agent is limited to (from its config); shared by all when absent. */
+  tenants: z.array(z.string()).optional(),
+  description: z.string().optional(),
+  /** The agent's own task defaults, for api replicas that do not have it in their config. */
+  timeout_ms: z.number().int().positive().optional(),
+  max_attempts: z.number().int().positive().optional(),
+  /** MCP resources and prompts the agent lists (names and descriptions only). */
+  resources: z.array(McpResourceDescriptor).optional(),
+  prompts: z.array(McpPromptDescriptor).optional(),
 });
 export type CatalogEntry = z.infer<typeof CatalogEntry>;
 
