@@ -40,6 +40,7 @@ describe("participant agents over REST", () => {
     const bob = await register("bob", { capabilities: ["review"] });
     // The key works at once and names its agent.
     expect((await call(alice, "heartbeat", { status: "working" })).body).toMatchObject({ id: "alice", status: "working" });
+    expect((await stack.anonymous.get("/metrics")).body).toMatch(/switchyard_participant_heartbeats_total\{agent="alice"[^}]*\} 1/);
     // Registering (or deregistering) someone else with an agent key is refused.
     expect((await call(alice, "register_agent", { id: "bob" })).status).toBe(403);
     expect((await call(alice, "deregister_agent", { id: "bob" })).status).toBe(403);

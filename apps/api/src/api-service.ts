@@ -79,12 +79,12 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     : undefined;
   const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
   // Other features append their MCP tools here.
-  const participants = createParticipantTooling({ config, redis, logger: log, tasks });
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
+  const participants = createParticipantTooling({ config, redis, logger: log, tasks, metrics });
   const orchestration = new OrchestrationToolRegistry().add(
     ...coreOrchestrationTools({ config, catalog, tasks, waiter }),
     ...participants.tools,
   );
-  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
   let closing = false;

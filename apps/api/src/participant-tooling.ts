@@ -1,6 +1,6 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import type { OrchestrationTool } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
+import type { OrchestrationTool, ToolActor } from "@switchyard/core";
+import type { Logger, SwitchyardMetrics } from "@switchyard/observability";
 import { createParticipants, type LinkState, type Participants, participantTools } from "@switchyard/participants";
 import type { Redis } from "@switchyard/redis";
 import type { TaskService } from "@switchyard/tasks";
@@ -19,6 +19,7 @@ export function createParticipantTooling(options: {
   redis: Redis;
   logger: Logger;
   tasks: TaskService;
+  metrics?: SwitchyardMetrics;
 }): ParticipantTooling {
   const { config, tasks } = options;
   const participants = createParticipants({
@@ -45,19 +46,23 @@ export function createParticipantTooling(options: {
     },
   });
   const keys = new ParticipantKeyLookup(participants.directory, config.participants.key_cache_ms);
-  const tools = participantTools(participants).map(
-    (tool): OrchestrationTool =>
-      tool.name === "deregister_agent"
-        ? {
-            ...tool,
-            // This replica stops accepting the key at once; others within `key_cache_ms`.
-            handler: async (actor, input, signal) => {
-              const result = (await tool.handler(actor, input, signal)) as { id: string };
-              keys.forget(actor.tenant, result.id);
-              return result;
-            },
-          }
-        : tool,
-  );
+  /** Side effects of this api replica after a tool succeeded. */
+  const after: Record<string, (actor: ToolActor, result: unknown) => void> = {
+    // This replica stops accepting the key at once; others within `key_cache_ms`.
+    deregister_agent: (actor, result) => keys.forget(actor.tenant, (result as { id: string }).id),
+    heartbeat: (actor) => options.metrics?.recordParticipantHeartbeat(actor.agent_id ?? "unknown"),
+  };
+  const tools = participantTools(participants).map((tool): OrchestrationTool => {
+    const hook = after[tool.name];
+    if (!hook) return tool;
+    return {
+      ...tool,
+      handler: async (actor, input, signal) => {
+        const result = await tool.handler(actor, input, signal);
+        hook(actor, result);
+        return result;
+      },
+    };
+  });
   return { participants, tools, keys };
 }
