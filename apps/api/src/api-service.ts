@@ -13,6 +13,7 @@ import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
 import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
 import { TaskWaiter } from "./mcp/task-waiter.js";
 import { createParticipantTooling } from "./participant-tooling.js";
+import { joinToolsByName } from "./tool-union.js";
 
 export interface ApiServiceOptions {
   config: SwitchyardConfig;
@@ -82,8 +83,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const participants = createParticipantTooling({ config, redis, logger: log, tasks, metrics });
   const orchestration = new OrchestrationToolRegistry().add(
-    ...coreOrchestrationTools({ config, catalog, tasks, waiter }),
-    ...participants.tools,
+    // Features may share a verb (delegate_subtask): same-named tools become one with a union input.
+    ...joinToolsByName([...coreOrchestrationTools({ config, catalog, tasks, waiter }), ...participants.tools]),
   );
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });

@@ -5,4 +5,5 @@ export * from "./http-errors.js";
 export * from "./mcp/index.js";
 export * from "./participant-keys.js";
 export * from "./participant-tooling.js";
+export * from "./tool-union.js";
 export * from "./ui/ui-router.js";
