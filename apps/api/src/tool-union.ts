@@ -21,7 +21,8 @@ function joined(group: OrchestrationTool[]): OrchestrationTool {
   return {
     name: first.name,
     description: group.map((tool) => tool.description).join(" — or — "),
-    input: z.union([first.input, second.input, ...rest.map((tool) => tool.input)]),
+    // MCP wants an object at the top of a tool's input schema: `anyOf` of objects is one.
+    input: z.union([first.input, second.input, ...rest.map((tool) => tool.input)]).meta({ type: "object" }),
     // The joined tool needs the lowest role of its parts; each part still checks its own below.
     role: group.map((tool) => tool.role).reduce((a, b) => (RANK[a] <= RANK[b] ? a : b)),
     readOnly: group.every((tool) => tool.readOnly === true),
