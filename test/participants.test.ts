@@ -221,6 +221,11 @@ describe("participant agents over REST", () => {
     await call(worker, "complete_task", { task_id: first.task_id });
     const view = (await call(stack.viewer, "get_goal", { goal_id: goal.goal_id })).body;
     expect(view.progress).toMatchObject({ total: 2, completed: 1, active: 1, ratio: 0.5 });
+    // Links the api cannot resolve count as unknown, not as done.
+    const other = (await call(stack.operator, "create_goal", { title: "elsewhere" })).body;
+    await call(stack.operator, "link_to_goal", { goal_id: other.goal_id, kind: "task", id: "tsk_missing" });
+    const unknown = (await call(stack.operator, "link_to_goal", { goal_id: other.goal_id, kind: "run", id: "run_missing" })).body;
+    expect(unknown.progress).toMatchObject({ total: 2, unknown: 2, ratio: 0 });
     expect((await call(stack.operator, "update_goal_status", { goal_id: goal.goal_id, status: "in_progress" })).body.status).toBe(
       "in_progress",
     );

@@ -20,6 +20,8 @@ export function createParticipantTooling(options: {
   logger: Logger;
   tasks: TaskService;
   metrics?: SwitchyardMetrics;
+  /** Status of a workflow run (`pending|running|completed|failed|cancelled`), for goal roll-ups. */
+  runStatus?: (tenant: string, runId: string) => Promise<string | undefined>;
 }): ParticipantTooling {
   const { config, tasks } = options;
   const participants = createParticipants({
@@ -27,22 +29,13 @@ export function createParticipantTooling(options: {
     prefix: config.redis.prefix,
     settings: config.participants,
     logger: options.logger,
-    // REST tasks linked to goals roll up through the task service; workflow runs are `unknown`
-    // until the workflow engine offers a status lookup (add a `case "run"` here).
+    // REST tasks linked to goals roll up through the task service, workflow runs through
+    // `runStatus` (the workflow service's run lookup) when the api has one.
     resolveLink: async (tenant, kind, id): Promise<LinkState> => {
+      if (kind === "run") return linkState(await options.runStatus?.(tenant, id).catch(() => undefined));
       if (kind !== "task") return "unknown";
       const task = await tasks.get({ tenant, key_id: "participants" }, id).catch(() => undefined);
-      switch (task?.status) {
-        case undefined:
-          return "unknown";
-        case "completed":
-          return "completed";
-        case "failed":
-        case "cancelled":
-          return "failed";
-        default:
-          return "active";
-      }
+      return linkState(task?.status);
     },
   });
   const keys = new ParticipantKeyLookup(participants.directory, config.participants.key_cache_ms);
@@ -65,4 +58,19 @@ export function createParticipantTooling(options: {
     };
   });
   return { participants, tools, keys };
+}
+
+/** A task's or run's status as a goal link state. */
+function linkState(status: string | undefined): LinkState {
+  switch (status) {
+    case undefined:
+      return "unknown";
+    case "completed":
+      return "completed";
+    case "failed":
+    case "cancelled":
+      return "failed";
+    default:
+      return "active";
+  }
 }
