@@ -115,7 +115,10 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         ? undefined
         : `no agent has capability '${capability}'`,
   });
-  if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
+  if (config.workflows_dir) {
+    const tenants = [...new Set(options.keys.map((k) => k.tenant))];
+    await loadWorkflowsDir(workflows, config, tenants, options.baseDir ?? process.cwd(), log);
+  }
   const configWatch = options.configFile
     ? watchConfigFile(options.configFile, {
         env: options.env ?? {},
