@@ -115,7 +115,7 @@ describe("REST API basics", () => {
   it("runs a mock task and an MCP task to completion", async () => {
     const echo = await stack.operator.post("/api/v1/tasks", { agent_name: "mock", tool_name: "echo", arguments: { message: "hello" } });
     expect(echo.status).toBe(201);
-    expect(echo.body).toEqual({ task_id: expect.stringMatching(/^tsk_/), status: "queued" });
+    expect(echo.body).toEqual({ task_id: expect.stringMatching(/^tsk_/), status: "queued", agent_name: "mock" });
     expect(echo.headers.get("location")).toBe(`/api/v1/tasks/${echo.body.task_id}`);
     const mcp = await stack.operator.post("/api/v1/tasks", {
       agent_name: "everything",

@@ -25,7 +25,7 @@ describe("switchyard client commands against the api", () => {
   it("agents ls and tools ls, as a table and as JSON", async () => {
     const table = await cli(["agents", "ls"]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^NAME\s+TYPE\s+STATUS\s+WORKERS\s+TOOLS\nmock\s+mock\s+available\s+1\s+3\n$/);
+    expect(table.stdout).toMatch(/^NAME\s+TYPE\s+STATUS\s+WORKERS\s+TOOLS\nmock\s+mock\s+available\s+1\s+4\n$/);
     const agents = JSON.parse((await cli(["agents", "ls", "--json"])).stdout);
     expect(agents.agents).toEqual([expect.objectContaining({ name: "mock", status: "available" })]);
 
@@ -35,7 +35,7 @@ describe("switchyard client commands against the api", () => {
       JSON.parse(tools.stdout)
         .tools.map((t: { name: string }) => t.name)
         .sort(),
-    ).toEqual(["mock.echo", "mock.fail", "mock.sleep"]);
+    ).toEqual(["mock.echo", "mock.fail", "mock.sleep", "mock.split"]);
     expect(JSON.parse((await cli(["tools", "ls", "--agent", "nobody", "--json"])).stdout).tools).toEqual([]);
     expect((await cli(["tools", "ls"])).stdout).toContain("mock.echo");
   });

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { ApiKeyConfig } from "@switchyard/config";
+import type { ApiKeyConfig, ApiRateLimit } from "@switchyard/config";
 import type { Role } from "@switchyard/core";
 import type { NextFunction, Request, Response } from "express";
 import { httpError } from "./http-errors.js";
@@ -12,6 +12,8 @@ export interface Principal {
   name?: string | undefined;
   /** Set when the key belongs to a registered participant agent (issued by register_agent). */
   agent_id?: string | undefined;
+  /** This key's own request rate limit, when it overrides the default. */
+  rate_limit?: ApiRateLimit | undefined;
 }
 
 declare global {
@@ -44,6 +46,7 @@ export class KeyRing {
         role: key.role,
         key_id: hash.toString("hex").slice(0, 12),
         name: key.name,
+        rate_limit: key.rate_limit,
         hash,
       });
     }
@@ -93,6 +96,45 @@ export function bearerToken(req: Request): string | undefined {
   return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
 }
 
+/** Looks up keys created through the API (stored hashed in Redis). */
+export interface StoredKeyLookup {
+  findByHash(
+    hash: string,
+  ): Promise<{ id: string; tenant: string; role: Role; name?: string | undefined; rate_limit?: ApiRateLimit | undefined } | undefined>;
+}
+
+/**
+ * Keys from Redis, cached briefly per process (a revoked key stops working within `ttlMs` on
+ * every replica). Unknown tokens are cached too, so a flood of bad keys costs Redis little.
+ */
+export class StoredKeyCache {
+  private readonly cache = new Map<string, { principal: Principal | undefined; at: number }>();
+
+  constructor(
+    private readonly lookup: StoredKeyLookup,
+    private readonly ttlMs = 2_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const hash = sha256(token).toString("hex");
+    const cached = this.cache.get(hash);
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.principal;
+    const record = await this.lookup.findByHash(hash);
+    const principal: Principal | undefined = record
+      ? { tenant: record.tenant, role: record.role, key_id: record.id, name: record.name, rate_limit: record.rate_limit }
+      : undefined;
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(hash, { principal, at: Date.now() });
+    return principal;
+  }
+
+  /** Forget a key at once in this process (after revoking it here). */
+  forget(keyId: string): void {
+    for (const [hash, entry] of this.cache) if (hash.startsWith(keyId) || entry.principal?.key_id === keyId) this.cache.delete(hash);
+  }
+}
+
 /** Keys issued at run time (participant agents'), looked up when the config keys do not match. */
 export interface DynamicKeys {
   authenticate(token: string): Promise<Principal | undefined>;
@@ -107,7 +149,7 @@ export function authenticate(keys: KeyRing, ...dynamic: (DynamicKeys | undefined
     const token = bearerToken(req);
     let principal = token ? keys.authenticate(token) : undefined;
     for (const source of dynamic) {
-      if (principal || !token || !source) break;
+      if (principal || !token || !source || token.length > 512) break;
       try {
         principal = await source.authenticate(token);
       } catch (error) {

@@ -31,6 +31,10 @@ const STATUS: Record<ErrorCode, number> = {
   CIRCUIT_OPEN: 503,
 };
 
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
 export class HttpError extends SwitchyardError {
   get status(): number {
     return STATUS[this.code];
@@ -43,6 +47,7 @@ export function httpError(code: ErrorCode, message: string, details?: unknown): 
 
 export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown): void {
   const body: ErrorResponse = { error_code: code, message, details: details ?? null };
+  res.locals.errorCode = code;
   res.status(STATUS[code]).json(body);
 }
 

@@ -10,15 +10,19 @@ import {
 import { COORDINATOR_QUEUE } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { Queue, Worker } from "bullmq";
+import { ContextStore, RunStore, WORKFLOW_JOBS } from "@switchyard/workflow";
+import { FlowProducer, Queue, Worker } from "bullmq";
 import { sweep } from "./housekeeping.js";
 import { participantJobs } from "./participant-jobs.js";
+import { WorkflowEngine } from "./workflow-engine.js";
 
 export interface CoordinatorServiceOptions {
   config: SwitchyardConfig;
   redisUrl: string;
   logger: Logger;
   sweepEveryMs?: number;
+  /** Coordinator jobs processed at once. */
+  concurrency?: number;
   /** The registry to record into (all-in-one shares one); a new one when absent. */
   metrics?: SwitchyardMetrics;
   /** Serve /metrics, /healthz, /readyz here (`switchyard coordinator`); none when absent. */
@@ -55,6 +59,17 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   };
   const queue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix });
   queue.on("error", () => {});
+  const flows = new FlowProducer({ connection: redis, prefix: config.redis.prefix });
+  flows.on("error", () => {});
+  const engine = new WorkflowEngine({
+    config,
+    redis,
+    store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
+    contexts: new ContextStore(redis, config.redis.prefix, config.limits.retention_seconds),
+    flows,
+    queue,
+    logger: log,
+  });
   await queue.upsertJobScheduler(
     COORDINATOR_JOBS.sweep,
     { every: options.sweepEveryMs ?? config.limits.housekeeping_interval_ms },
@@ -71,6 +86,10 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
           if (report.dropped_agents.length > 0 || report.trimmed_index_entries > 0) log.info(report, "housekeeping");
           return report;
         }
+        case WORKFLOW_JOBS.start:
+        case WORKFLOW_JOBS.step:
+        case WORKFLOW_JOBS.event:
+          return engine.handle(job);
         default: {
           const handled = participants.handle(job, queue);
           if (handled) return handled;
@@ -79,7 +98,16 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
         }
       }
     },
-    { connection: redis, prefix: config.redis.prefix, concurrency: 4 },
+    {
+      connection: redis,
+      prefix: config.redis.prefix,
+      concurrency: options.concurrency ?? 8,
+      lockDuration: config.limits.lock_duration_ms,
+      stalledInterval: config.limits.stalled_interval_ms,
+      // A coordinator job is an event of a run: losing it would strand the run, so a job whose
+      // coordinator died is always redelivered (processing is idempotent).
+      maxStalledCount: 1_000,
+    },
   );
   worker.on("error", (error) => log.warn({ err: error.message }, "coordinator worker error"));
   worker.on("failed", (job, error) => log.warn({ job: job?.name, err: error.message }, "coordinator job failed"));
@@ -106,6 +134,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     close: async () => {
       await ops?.close();
       await worker.close();
+      await engine.close();
+      await flows.close();
       await queue.close();
       await participants.close();
       await closeRedis(redis);

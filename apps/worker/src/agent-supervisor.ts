@@ -51,6 +51,11 @@ export class AgentSupervisor {
     return [...this.running.entries()].filter(([, r]) => r.worker).map(([name]) => name);
   }
 
+  /** The queue worker serving an agent on this process, if any (cancellation reaches it). */
+  worker(name: string): Worker | undefined {
+    return this.running.get(name)?.worker;
+  }
+
   /**
    * Applies `desired`; resolves once every change is applied (new agents connected or given up),
    * or after `startWaitMs`: a server slow to initialize then keeps connecting in the background

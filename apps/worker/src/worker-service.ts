@@ -12,10 +12,11 @@ import {
 import { TaskChildRunner } from "@switchyard/providers";
 import { TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
-import { AgentRegistry, CatalogCache, CatalogStore, Keys, TaskIndex } from "@switchyard/store";
-import { TaskService, ToolArgumentValidator } from "@switchyard/tasks";
+import { AgentRegistry, CatalogCache, CatalogStore, Keys } from "@switchyard/store";
+import { createTaskService } from "@switchyard/tasks";
 import { AgentSources } from "./agent-sources.js";
 import { AgentSupervisor } from "./agent-supervisor.js";
+import { listenForCancellation } from "./cancellation.js";
 import { createTaskProcessor } from "./processor.js";
 
 export interface WorkerServiceOptions {
@@ -73,13 +74,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const catalog = new CatalogStore(redis, keys);
   const queues = new TaskQueues({ connection: shared, prefix: config.redis.prefix });
   const catalogCache = new CatalogCache(catalog);
-  const tasks = new TaskService({
-    config,
-    queues,
-    index: new TaskIndex(shared, keys),
-    catalog: catalogCache,
-    validator: new ToolArgumentValidator(),
-  });
+  const { tasks } = createTaskService({ config, redis: shared, keys, queues, catalog: catalogCache });
   const connect = () => createRedis({ url: options.redisUrl, role: "blocking", name: `sy-worker-${workerId}-events` });
   const childTasks = new TaskChildRunner({ config, tasks, queues, catalog: catalogCache, connect });
   const clients = new Map<string, AgentClient>();
@@ -114,6 +109,12 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   });
   await waitForReady(shared).catch(() => {});
   await supervisor.reconcile(await sources.start());
+  const cancellation = await listenForCancellation({
+    redisUrl: options.redisUrl,
+    keys,
+    workers: { get: (name) => supervisor.worker(name) },
+    logger: log,
+  });
 
   const heartbeat = setInterval(() => {
     supervisor.heartbeat().catch((error: Error) => log.debug({ err: error.message }, "heartbeat failed"));
@@ -164,6 +165,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         const drained = await supervisor.close(config.limits.shutdown_timeout_ms);
         if (!drained) log.warn("some in-flight tasks were handed back for retry elsewhere");
         await childTasks.close();
+        await cancellation.close();
         await queues.close();
         await Promise.all([closeRedis(shared), closeRedis(subscriber), closeRedis(redis)]);
         log.info("worker stopped");

@@ -31,7 +31,7 @@ const agentCommon = {
   fallback: z.array(AgentName).optional(),
 };
 
-const MockTool = z.enum(["echo", "sleep", "fail"]);
+const MockTool = z.enum(["echo", "sleep", "fail", "split"]);
 export const MockAgentConfig = z.strictObject({
   type: z.literal("mock"),
   ...agentCommon,
@@ -162,12 +162,21 @@ export const AgentConfig = z.discriminatedUnion("type", [
   MockAgentConfig,
 ]);
 
+/** Requests one API key may make: a token bucket refilled at `requests_per_second` up to `burst`. */
+export const ApiRateLimit = z.strictObject({
+  /** 0 turns the limit off. */
+  requests_per_second: int(0),
+  burst: int(1),
+});
+
 export const ApiKeyConfig = z.strictObject({
   key: z.string().min(16, "must be at least 16 characters"),
   role: Role,
   tenant: TenantId.default("default"),
   /** A label for logs and audit (the key itself is never logged). */
   name: z.string().optional(),
+  /** Overrides `limits.rate_limit` for this key. */
+  rate_limit: ApiRateLimit.optional(),
 });
 
 export const SwitchyardConfig = z.strictObject({
@@ -222,6 +231,16 @@ export const SwitchyardConfig = z.strictObject({
       stalled_interval_ms: int(500).default(15_000),
       /** Lost locks a task survives before it fails (each counts as an attempt). */
       max_stalled_count: int(0).default(3),
+      /** Per API key, enforced in Redis across api replicas (429 + Retry-After when exceeded). */
+      rate_limit: ApiRateLimit.default({ requests_per_second: 5_000, burst: 10_000 }),
+      /** Most submitted-but-not-started tasks one tenant may have; 0 turns the quota off. */
+      tenant_queued_tasks: int(0).default(100_000),
+      /** How long an Idempotency-Key keeps returning the task it created. */
+      idempotency_window_seconds: int(1).default(86_400),
+      /** How long `POST /tools/{agent}/{tool}/invoke` waits for the result before answering 202. */
+      invoke_wait_ms: int(0).default(30_000),
+      /** Entries kept in each tenant's audit stream (approximate cap). */
+      audit_max_entries: int(100).default(100_000),
       /** How often the coordinator sweeps (catalog liveness, task-index retention). */
       housekeeping_interval_ms: int(1_000).default(30_000),
     })
@@ -238,6 +257,11 @@ export const SwitchyardConfig = z.strictObject({
       queue_cache_ms: int(0).default(5_000),
     })
     .prefault({}),
+  /**
+   * Folder of workflow definitions (*.yaml, *.yml, *.json), relative to the config file. The api
+   * defines each one at start for every tenant named in auth.keys (a changed file = a new version).
+   */
+  workflows_dir: z.string().min(1).optional(),
   /** Participant agents: outside processes that register, claim work and message each other. */
   participants: z
     .strictObject({
@@ -275,3 +299,4 @@ export type McpToolPolicy = z.infer<typeof McpToolPolicy>;
 export type RestAgentConfig = z.infer<typeof RestAgentConfig>;
 export type RestToolConfig = z.infer<typeof RestToolConfig>;
 export type ApiKeyConfig = z.infer<typeof ApiKeyConfig>;
+export type ApiRateLimit = z.infer<typeof ApiRateLimit>;

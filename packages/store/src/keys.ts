@@ -45,6 +45,46 @@ export class Keys {
     return `${this.prefix}:catalog:changed`;
   }
 
+  /** String: `<task id>|<request hash>` for an Idempotency-Key, expiring after its window. */
+  idempotency(tenant: string, keyHash: string): string {
+    return `${this.prefix}:t:${tenant}:idem:${keyHash}`;
+  }
+
+  /** Sorted set: task ids (member `<agent>|<task id>`) submitted and not yet started, by creation time (quota). */
+  tenantQueued(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:queued`;
+  }
+
+  /** String: JSON TaskView of a task that ended without its job (cancelled while queued, agent removed). */
+  taskTombstone(tenant: string, taskId: string): string {
+    return `${this.prefix}:t:${tenant}:ended:${taskId}`;
+  }
+
+  /** Stream: the tenant's audit log. */
+  audit(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:audit`;
+  }
+
+  /** Hash: token bucket of one API key (tokens, last refill). */
+  rateLimit(keyId: string): string {
+    return `${this.prefix}:rl:${keyId}`;
+  }
+
+  /** Pub/sub channel asking workers to abort a running task (message: JSON TaskCancelRequest). */
+  cancelChannel(): string {
+    return `${this.prefix}:tasks:cancel`;
+  }
+
+  /** Hash: sha256(API key) → JSON StoredApiKey (keys created through the API). */
+  apiKeys(): string {
+    return `${this.prefix}:apikeys`;
+  }
+
+  /** Hash: key id → sha256(API key), the tenant's keys. */
+  tenantApiKeys(tenant: string): string {
+    return `${this.prefix}:t:${tenant}:apikeys`;
+  }
+
   /** Hash: circuit breaker state of an agent's models (`<model>|state`, `|failures`, `|open_until`, …). */
   breaker(agent: string): string {
     return `${this.prefix}:breaker:${agent}`;

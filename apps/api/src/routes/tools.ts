@@ -1,33 +1,246 @@
-import type { SwitchyardConfig } from "@switchyard/config";
+import { isErrorCode, splitQualifiedToolName, type TaskView, ToolView } from "@switchyard/core";
 import { type CatalogCache, toolViews } from "@switchyard/store";
-import { agentVisibleTo } from "@switchyard/tasks";
-import { Router } from "express";
-import { principalOf, requireRole } from "../auth.js";
+import type { AgentDirectory, TaskEventHub, TaskService } from "@switchyard/tasks";
+import { type Request, type Response, Router } from "express";
+import { z } from "zod";
+import { type Principal, principalOf } from "../auth.js";
+import { httpError } from "../http-errors.js";
+import type { RouteTable } from "../route-table.js";
+import { ExecuteToolRequest, InvokePending, InvokeResult, InvokeToolRequest, ToolList, ToolsByAgent } from "../schemas.js";
+import { idempotencyKeyOf } from "./tasks.js";
 
-export function toolsRouter(config: SwitchyardConfig, catalog: CatalogCache): Router {
+export interface ToolsRouteDeps {
+  catalog: CatalogCache;
+  agents: AgentDirectory;
+  tasks: TaskService;
+  events: TaskEventHub;
+  /** Default wait of a synchronous invocation (limits.invoke_wait_ms). */
+  invokeWaitMs: number;
+}
+
+const FINAL = new Set(["completed", "failed", "cancelled"]);
+
+export function toolsRouter(deps: ToolsRouteDeps, routes: RouteTable): Router {
   const router = Router();
 
-  router.get("/tools", requireRole("viewer"), async (req, res) => {
-    const { tenant } = principalOf(req);
-    const live = await catalog.live();
-    const tools = [...live.values()]
-      .filter((entry) => agentVisibleTo(config, entry.agent, tenant, entry))
-      .sort((a, b) => a.agent.localeCompare(b.agent))
-      .flatMap(toolViews);
-    res.json({ tools });
-  });
+  const visibleEntries = async (tenant: string) => {
+    const live = await deps.catalog.live();
+    const agents = await deps.agents.visibleTo(tenant);
+    return agents.flatMap((agent) => {
+      const entry = live.get(agent.name);
+      return entry ? [{ agent, entry }] : [];
+    });
+  };
+
+  routes.add(
+    router,
+    {
+      method: "get",
+      path: "/tools",
+      operationId: "listTools",
+      summary: "Every tool of every live agent, with description and JSON Schema",
+      tag: "Tools",
+      role: "viewer",
+      responses: { 200: { description: "Tools named <agent>.<tool>", schema: ToolList } },
+    },
+    async (req, res) => {
+      const entries = await visibleEntries(principalOf(req).tenant);
+      res.json({ tools: entries.flatMap(({ entry }) => toolViews(entry)) });
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: "get",
+      path: "/tools/list",
+      operationId: "listToolsByAgent",
+      summary: "Tools grouped by agent (for remote LLM clients)",
+      tag: "Tools",
+      role: "viewer",
+      responses: { 200: { description: "Agents with their tools", schema: ToolsByAgent } },
+    },
+    async (req, res) => {
+      const entries = await visibleEntries(principalOf(req).tenant);
+      res.json({
+        agents: entries.map(({ agent, entry }) => ({
+          agent: agent.name,
+          description: agent.config.description ?? "",
+          tools: entry.tools.map((tool) => ({ name: tool.name, description: tool.description, input_schema: tool.input_schema })),
+        })),
+      });
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: "get",
+      path: "/tools/:agent/:tool",
+      operationId: "getTool",
+      summary: "One tool",
+      tag: "Tools",
+      role: "viewer",
+      params: { agent: "Agent name", tool: "Tool name (agent-local)" },
+      responses: { 200: { description: "The tool", schema: ToolView } },
+    },
+    async (req, res) => {
+      res.json(await findTool(principalOf(req), String(req.params.agent), String(req.params.tool)));
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: "post",
+      path: "/tools/:agent/:tool/invoke",
+      operationId: "invokeTool",
+      summary: "Call a tool and wait for its result",
+      description:
+        "Enqueues a task and waits up to `wait_ms` (default `limits.invoke_wait_ms`). Completed: 200 with the result. " +
+        "Failed: the task's error, with its HTTP status and the task id in details. Still running: 202 with the task id to poll.",
+      tag: "Tools",
+      role: "operator",
+      params: { agent: "Agent name", tool: "Tool name (agent-local)" },
+      body: InvokeToolRequest,
+      headers: { "Idempotency-Key": "Makes the call safe to retry" },
+      responses: {
+        200: { description: "The tool's result", schema: InvokeResult },
+        202: { description: "Not finished within wait_ms: poll the task", schema: InvokePending },
+      },
+    },
+    async (req, res, { body }) => {
+      const { arguments: args, ...options } = body;
+      await invoke(req, res, String(req.params.agent), String(req.params.tool), args, options);
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: "post",
+      path: "/tools/execute",
+      operationId: "executeTool",
+      summary: "Call a tool by its qualified name and wait for its result",
+      description: 'Same as invoke, addressed as `{tool: "<agent>.<tool>", params}`.',
+      tag: "Tools",
+      role: "operator",
+      body: ExecuteToolRequest,
+      headers: { "Idempotency-Key": "Makes the call safe to retry" },
+      responses: {
+        200: { description: "The tool's result", schema: InvokeResult },
+        202: { description: "Not finished within wait_ms: poll the task", schema: InvokePending },
+      },
+    },
+    async (req, res, { body }) => {
+      const { tool, params, ...options } = body;
+      const name = splitQualifiedToolName(tool);
+      if (!name) throw httpError("VALIDATION_FAILED", "tool: must be <agent>.<tool>", { in: "body" });
+      await invoke(req, res, name.agent, name.tool, params, options);
+    },
+  );
+
+  async function findTool(principal: Principal, agentName: string, toolName: string): Promise<ToolView> {
+    const agent = await deps.agents.find(agentName, principal.tenant);
+    if (!agent) throw httpError("AGENT_NOT_FOUND", `no agent named '${agentName.slice(0, 64)}'`);
+    const entry = await deps.catalog.entry(agentName);
+    const view = entry ? toolViews(entry).find((t) => t.tool === toolName) : undefined;
+    if (!view) throw httpError("TOOL_NOT_FOUND", `agent '${agentName}' has no tool '${toolName.slice(0, 128)}'`);
+    return view;
+  }
+
+  async function invoke(
+    req: Request,
+    res: Response,
+    agent: string,
+    tool: string,
+    args: Record<string, unknown>,
+    options: Omit<z.infer<typeof InvokeToolRequest>, "arguments">,
+  ): Promise<void> {
+    const principal = principalOf(req);
+    // A clean 404 for a bad path, before the submission validates the arguments.
+    await findTool(principal, agent, tool);
+    const { wait_ms, ...submitOptions } = options;
+    const created = await deps.tasks.submit(
+      principal,
+      { agent_name: agent, tool_name: tool, arguments: args, ...submitOptions },
+      { idempotencyKey: idempotencyKeyOf(req.headers["idempotency-key"]) },
+    );
+    res.locals.auditTarget = created.task_id;
+    const view = await waitForEnd(principal, agent, created.task_id, wait_ms ?? deps.invokeWaitMs, res);
+    if (!view || !FINAL.has(view.status)) {
+      res
+        .status(202)
+        .location(`${req.baseUrl}/tasks/${created.task_id}`)
+        .json({ task_id: created.task_id, status: view?.status ?? "queued" });
+      return;
+    }
+    if (view.status === "completed") {
+      res.json({ task_id: view.task_id, status: "completed", result: view.result ?? null });
+      return;
+    }
+    const code = view.error && isErrorCode(view.error.code) ? view.error.code : "TOOL_ERROR";
+    throw httpError(code, view.error?.message ?? `task ${view.status}`, { task_id: view.task_id, status: view.status });
+  }
+
+  /** Waits for the task's final state via the queue's event stream (no polling). */
+  async function waitForEnd(
+    principal: Principal,
+    agent: string,
+    taskId: string,
+    waitMs: number,
+    res: Response,
+  ): Promise<TaskView | undefined> {
+    let settle: (view: TaskView | undefined) => void = () => {};
+    const done = new Promise<TaskView | undefined>((resolve) => {
+      settle = resolve;
+    });
+    let last: TaskView | undefined;
+    const check = () =>
+      deps.tasks.get(principal, taskId).then(
+        (view) => {
+          last = view;
+          if (FINAL.has(view.status)) settle(view);
+        },
+        () => {},
+      );
+    const unsubscribe = await deps.events.subscribe(agent, taskId, (event) => {
+      if (event.type === "finished" || event.type === "removed") void check();
+    });
+    const timer = setTimeout(() => settle(last), waitMs);
+    const onClose = () => settle(last);
+    res.on("close", onClose);
+    try {
+      await check();
+      return await done;
+    } finally {
+      clearTimeout(timer);
+      res.off("close", onClose);
+      unsubscribe();
+    }
+  }
 
   // MCP resources and prompts, as the serving workers listed them (names and descriptions).
   for (const kind of ["resources", "prompts"] as const) {
-    router.get(`/${kind}`, requireRole("viewer"), async (req, res) => {
-      const { tenant } = principalOf(req);
-      const live = await catalog.live();
-      const items = [...live.values()]
-        .filter((entry) => agentVisibleTo(config, entry.agent, tenant, entry))
-        .sort((a, b) => a.agent.localeCompare(b.agent))
-        .flatMap((entry) => (entry[kind] ?? []).map((item) => ({ agent: entry.agent, ...item })));
-      res.json({ [kind]: items });
-    });
+    routes.add(
+      router,
+      {
+        method: "get",
+        path: `/${kind}`,
+        operationId: kind === "resources" ? "listResources" : "listPrompts",
+        summary: `MCP ${kind} of every live agent (names and descriptions)`,
+        tag: "Tools",
+        role: "viewer",
+        responses: {
+          200: { description: `{${kind}: [{agent, …}]}`, schema: z.object({ [kind]: z.array(z.record(z.string(), z.unknown())) }) },
+        },
+      },
+      async (req, res) => {
+        const entries = await visibleEntries(principalOf(req).tenant);
+        const items = entries.flatMap(({ entry }) => (entry[kind] ?? []).map((item) => ({ agent: entry.agent, ...item })));
+        res.json({ [kind]: items });
+      },
+    );
   }
 
   return router;

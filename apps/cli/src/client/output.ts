@@ -66,14 +66,15 @@ export class RunProgress {
       return;
     }
     const changes: string[] = [];
-    if (this.seen.get("") !== run.status) {
-      this.seen.set("", run.status);
-      changes.push(`run ${run.run_id} ${run.status}`);
-    }
     for (const step of run.steps) {
       if (this.seen.get(step.step_id) === step.status) continue;
       this.seen.set(step.step_id, step.status);
       changes.push(`step ${step.step_id} ${step.status}`);
+    }
+    // The run's line after its steps': a run finishes in the same transition as its last step.
+    if (this.seen.get("") !== run.status) {
+      this.seen.set("", run.status);
+      changes.push(`run ${run.run_id} ${run.status}`);
     }
     for (const line of changes) this.out.write(`${line}\n`);
   }

@@ -19,6 +19,7 @@ export async function apiCommand(options: GlobalOptions & { port?: number; host?
     redisUrl,
     logger,
     keys: loaded.config.auth.keys,
+    baseDir: loaded.dir,
     configFile: loaded.file,
     env: raw,
     ...(options.port !== undefined ? { port: options.port } : {}),

@@ -60,6 +60,7 @@ export async function startCommand(options: StartOptions, env: Env, rawEnv: Read
       redisUrl,
       logger,
       keys,
+      baseDir: loaded.dir,
       configFile: loaded.file,
       env: rawEnv,
       metrics,

@@ -33,6 +33,17 @@ const TOOLS: ToolDescriptor[] = [
       additionalProperties: false,
     },
   },
+  {
+    name: "split",
+    description:
+      "A deterministic stand-in for an LLM splitter: splits `text` on `separator` (default ',') into `{subtasks: [{id, description, tool?, capability?, arguments: {message}}]}`.",
+    input_schema: {
+      type: "object",
+      properties: { text: { type: "string" }, separator: { type: "string" }, tool: { type: "string" }, capability: { type: "string" } },
+      required: ["text"],
+      additionalProperties: false,
+    },
+  },
 ];
 
 /** Deterministic, offline tools for demos and tests. */
@@ -71,6 +82,23 @@ export class MockAgentClient implements AgentClient {
         const message = typeof args.message === "string" ? args.message : "mock failure";
         if (args.retryable === true || Number.isFinite(failAttempts)) throw new RetryableError("TOOL_ERROR", message);
         throw new NonRetryableError("TOOL_ERROR", message);
+      }
+      case "split": {
+        const text = typeof args.text === "string" ? args.text : "";
+        const separator = typeof args.separator === "string" && args.separator ? args.separator : ",";
+        const parts = text
+          .split(separator)
+          .map((part) => part.trim())
+          .filter(Boolean);
+        return {
+          subtasks: parts.map((part, i) => ({
+            id: `part-${i + 1}`,
+            description: part,
+            ...(typeof args.tool === "string" ? { tool: args.tool } : {}),
+            ...(typeof args.capability === "string" ? { capability: args.capability } : {}),
+            arguments: { message: part },
+          })),
+        };
       }
       default:
         throw new NonRetryableError("TOOL_NOT_FOUND", `${this.name} has no tool ${tool}`);

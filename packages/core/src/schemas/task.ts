@@ -31,15 +31,30 @@ export const TaskJobData = z.object({
 });
 export type TaskJobData = z.infer<typeof TaskJobData>;
 
-/** Body of `POST /api/v1/tasks`. */
-export const SubmitTaskRequest = z.strictObject({
-  agent_name: AgentName,
-  tool_name: ToolName,
-  arguments: TaskArguments.default({}),
-  priority: Priority.optional(),
-  timeout_ms: z.number().int().min(1).max(86_400_000).optional(),
-  max_attempts: z.number().int().min(1).max(100).optional(),
-});
+/** Capabilities are free-form labels agents declare in config ("chat", "files"…). */
+export const Capability = z.string().min(1).max(64);
+
+/** A client-chosen key that makes a submission safe to retry. */
+export const IdempotencyKey = z.string().min(1).max(255);
+
+/** Body of `POST /api/v1/tasks`: exactly one of `agent_name` or `capability`. */
+export const SubmitTaskRequest = z
+  .strictObject({
+    agent_name: AgentName.optional().describe("Run on this agent."),
+    capability: Capability.optional().describe("Run on the least-loaded healthy agent with this capability."),
+    tool_name: ToolName,
+    arguments: TaskArguments.default({}),
+    priority: Priority.optional().describe("1 is the highest (and the default)."),
+    timeout_ms: z.number().int().min(1).max(86_400_000).optional(),
+    max_attempts: z.number().int().min(1).max(100).optional(),
+    idempotency_key: IdempotencyKey.optional().describe("Same as the Idempotency-Key header."),
+  })
+  .superRefine((value, ctx) => {
+    if (value.agent_name === undefined && value.capability === undefined)
+      ctx.addIssue({ code: "custom", path: ["agent_name"], message: "required" });
+    else if (value.agent_name !== undefined && value.capability !== undefined)
+      ctx.addIssue({ code: "custom", path: ["capability"], message: "give agent_name or capability, not both" });
+  });
 export type SubmitTaskRequest = z.infer<typeof SubmitTaskRequest>;
 
 export const TaskErrorView = z.object({
@@ -68,5 +83,7 @@ export type TaskView = z.infer<typeof TaskView>;
 export const SubmitTaskResponse = z.object({
   task_id: z.string(),
   status: TaskStatus,
+  /** The agent that runs it (chosen by the scheduler when submitted by capability). */
+  agent_name: z.string(),
 });
 export type SubmitTaskResponse = z.infer<typeof SubmitTaskResponse>;

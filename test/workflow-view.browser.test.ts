@@ -1,7 +1,5 @@
-// PENDING until the workflow engine and runs API (issue 6) are merged: rename to
-// test/workflow-view.browser.test.ts to enable. End to end: the real api (page + runs API + SSE)
-// and the real coordinator and worker run a two-step workflow while headless Chromium watches
-// the DAG; the first step is seen running, then turning completed, then the run completing.
+// End to end: the real api (page + runs API + SSE) and the real coordinator and worker run a
+// two-step workflow while headless Chromium watches the DAG; the first step is seen running, then turning completed, then the run completing.
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser.js";

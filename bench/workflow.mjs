@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// Workflow engine benchmark (not a test): `node bench/workflow.mjs` after `npm run build`.
+//
+// Measures, in one run on one Redis of its own:
+//   - raw BullMQ job latency (Queue.add → a bare Worker → completed, one at a time): the floor
+//     every step pays at least once;
+//   - a 100-step chain (each step depends on the one before): wall time / 100 = time per step,
+//     minus the raw latency = the engine's per-step overhead (coordinator hop, state commit,
+//     templating, flow job);
+//   - a 1,000-wide fan-out (foreach over 1,000 items, no cap) beside 1,000 raw jobs added at once.
+// Writes bench/results/workflow.json.
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { completionWatcher } from "./lib/completions.mjs";
+import { ADMIN_KEY, benchRedis, ROOT, startProcess, stopProcess, writeConfig } from "./lib/env.mjs";
+import { keepAliveClient } from "./lib/http.mjs";
+import { printTable, round, summarize } from "./lib/stats.mjs";
+
+const CHAIN = Number(process.env.BENCH_CHAIN ?? 100);
+const FANOUT = Number(process.env.BENCH_FANOUT ?? 1_000);
+const RAW_SERIAL = 200;
+
+async function rawBullmq(redisUrl, prefix) {
+  const queueName = "agent.mock";
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [path.join(ROOT, "bench/lib/raw-worker.mjs"), redisUrl, prefix, queueName, "50"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => d.toString().includes("ready") && resolve());
+    child.once("exit", (code) => reject(new Error(`raw worker exited ${code}`)));
+  });
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection, prefix });
+  const watcher = await completionWatcher(redisUrl, prefix, queueName);
+  const serial = [];
+  for (let i = 0; i < RAW_SERIAL; i++) {
+    const t0 = performance.now();
+    const job = await queue.add("echo", { arguments: { i } }, { removeOnComplete: { age: 3_600 } });
+    await watcher.wait(job.id);
+    serial.push(performance.now() - t0);
+  }
+  const t0 = performance.now();
+  const jobs = await queue.addBulk(Array.from({ length: FANOUT }, (_, i) => ({ name: "echo", data: { arguments: { i } } })));
+  await Promise.all(jobs.map((job) => watcher.wait(job.id)));
+  const fanoutMs = performance.now() - t0;
+  await watcher.close();
+  await queue.close();
+  connection.disconnect();
+  await stopProcess(child);
+  return { serial: summarize(serial.slice(20)), fanoutMs };
+}
+
+async function runWorkflow(client, name, input = {}) {
+  const t0 = performance.now();
+  const started = await client.request("POST", `/api/v1/workflows/${name}/runs`, { input });
+  if (started.status !== 201) throw new Error(`start ${name}: HTTP ${started.status} ${JSON.stringify(started.body)}`);
+  for (;;) {
+    const run = await client.request("GET", `/api/v1/runs/${started.body.run_id}`);
+    if (["completed", "failed", "cancelled"].includes(run.body.status)) {
+      if (run.body.status !== "completed") throw new Error(`${name}: ${run.body.status} ${JSON.stringify(run.body.error)}`);
+      return performance.now() - t0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function switchyard(redisUrl, prefix, dir) {
+  const config = writeConfig(dir, { prefix, agents: { mock: { type: "mock", concurrency: 50 } } });
+  const env = { REDIS_URL: redisUrl, LOG_LEVEL: "info" };
+  const worker = await startProcess(["worker", "--config", config], env, /worker ready/);
+  const coordinator = await startProcess(["coordinator", "--config", config], env, /coordinator ready/);
+  const api = await startProcess(["api", "--config", config], env, /"url":"(http:\/\/[^"]+)"/);
+  const client = keepAliveClient(api.match[1], ADMIN_KEY, 8);
+  const define = async (definition) => {
+    const res = await client.request("POST", "/api/v1/workflows", definition);
+    if (res.status >= 300) throw new Error(`define: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  };
+  await define({
+    name: "chain",
+    steps: Array.from({ length: CHAIN }, (_, i) => ({
+      step_id: `s${i}`,
+      tool: "mock.echo",
+      ...(i > 0 ? { depends_on: [`s${i - 1}`] } : {}),
+      arguments: { i },
+    })),
+  });
+  await define({
+    name: "fanout",
+    steps: [{ step_id: "each", foreach: `{{ [1..${FANOUT}] }}`, tool: "mock.echo", arguments: { i: "{{ item }}" } }],
+  });
+  await define({ name: "one", steps: [{ step_id: "only", tool: "mock.echo" }] });
+  // Warm up (JIT, connections, definition caches).
+  for (let i = 0; i < 20; i++) await runWorkflow(client, "one");
+  const single = [];
+  for (let i = 0; i < 50; i++) single.push(await runWorkflow(client, "one"));
+  const chainMs = await runWorkflow(client, "chain");
+  const fanoutMs = await runWorkflow(client, "fanout");
+  client.close();
+  await Promise.all([stopProcess(api.child), stopProcess(coordinator.child), stopProcess(worker.child)]);
+  return { single: summarize(single), chainMs, fanoutMs };
+}
+
+const redis = await benchRedis();
+try {
+  const raw = await rawBullmq(redis.url, "rawwf");
+  const sy = await switchyard(redis.url, "sywf", redis.dir);
+  const perStep = sy.chainMs / CHAIN;
+  const rows = [
+    { measure: "raw BullMQ job latency, p50 (add → completed, serial)", ms: raw.serial.p50 },
+    { measure: "1-step workflow run, p50 (HTTP start → run completed, polled)", ms: sy.single.p50 },
+    { measure: `${CHAIN}-step chain: wall time`, ms: round(sy.chainMs, 0) },
+    { measure: `${CHAIN}-step chain: time per step`, ms: round(perStep, 2) },
+    { measure: "per-step overhead over raw BullMQ latency", ms: round(perStep - raw.serial.p50, 2) },
+    { measure: `${FANOUT}-wide fan-out (foreach, no cap): wall time`, ms: round(sy.fanoutMs, 0) },
+    { measure: `${FANOUT} raw BullMQ jobs (addBulk → all completed): wall time`, ms: round(raw.fanoutMs, 0) },
+  ];
+  printTable(`Workflow engine: one worker, one coordinator, one api process; ${os.cpus().length} CPUs`, rows);
+  mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
+  writeFileSync(
+    path.join(ROOT, "bench/results/workflow.json"),
+    `${JSON.stringify({ scenario: "workflow", at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, rows }, null, 2)}\n`,
+  );
+} finally {
+  await redis.stop?.();
+}
