@@ -91,6 +91,13 @@ describe("participant agents over REST", () => {
     }
   });
 
+  it("describes every participant tool in the OpenAPI document", async () => {
+    const doc = (await stack.anonymous.get("/api/v1/openapi.json")).body;
+    const op = doc.paths["/api/v1/participants/acquire_file_lock"]?.post ?? doc.paths["/participants/acquire_file_lock"]?.post;
+    expect(op).toMatchObject({ operationId: "acquire_file_lock", tags: ["Participants"], "x-switchyard-role": "operator" });
+    expect(JSON.stringify(op.requestBody)).toContain("wait_ms");
+  });
+
   it("delegates, claims by name or capability, and only the claimer reports", async () => {
     const lead = await register("lead", { capabilities: ["plan"] });
     const coder = await register("coder", { capabilities: ["code", "ts"] });

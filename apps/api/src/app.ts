@@ -130,7 +130,7 @@ export function createApp(deps: AppDeps): ApiApp {
   if (deps.workflows) api.use(workflowsRouter(deps.workflows, deps.config.server.body_limit_bytes));
   if (deps.workflows) api.use(runsRouter(deps.workflows, deps.redis));
   if (deps.orchestrationTools) api.use(orchestrationRouter(deps.orchestrationTools));
-  if (deps.participantTools) api.use(participantsRouter(deps.participantTools));
+  if (deps.participantTools) api.use(participantsRouter(deps.participantTools, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
   app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
