@@ -69,6 +69,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     flows,
     queue,
     logger: log,
+    metrics,
   });
   await queue.upsertJobScheduler(
     COORDINATOR_JOBS.sweep,
