@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps): ApiApp {
   if (deps.participantTools) api.use(participantsRouter(deps.participantTools, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
-  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
+  app.use(mcpRouter({ ...deps, storedKeys, bodyLimitBytes: deps.config.server.body_limit_bytes }));
 
   app.use(API_PREFIX, api);
   // `/api` is an alias of the current version.

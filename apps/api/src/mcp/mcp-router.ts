@@ -8,6 +8,8 @@ export interface McpRouterDeps extends McpFacadeDeps {
   keys: KeyRing;
   /** Participant agents' keys: they reach /mcp as themselves (`agent_id` in the actor). */
   participantKeys?: DynamicKeys | undefined;
+  /** API keys created through `POST /api/v1/keys`. */
+  storedKeys?: DynamicKeys | undefined;
   bodyLimitBytes: number;
 }
 
@@ -19,7 +21,7 @@ export interface McpRouterDeps extends McpFacadeDeps {
  */
 export function mcpRouter(deps: McpRouterDeps): Router {
   const router = Router();
-  router.use("/mcp", authenticate(deps.keys, deps.participantKeys));
+  router.use("/mcp", authenticate(deps.keys, deps.storedKeys, deps.participantKeys));
   router.post("/mcp", express.json({ limit: deps.bodyLimitBytes, strict: true }), async (req: Request, res: Response) => {
     const principal = principalOf(req);
     const server = createMcpServer(deps, {
