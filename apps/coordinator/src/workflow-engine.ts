@@ -1,6 +1,6 @@
 import type { SwitchyardConfig } from "@switchyard/config";
 import { decodeFailure, type TaskJobData } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
+import type { Logger, SwitchyardMetrics } from "@switchyard/observability";
 import { agentQueueName, COORDINATOR_QUEUE, taskJobOptions } from "@switchyard/queue";
 import {
   type Action,
@@ -29,7 +29,12 @@ export interface WorkflowEngineDeps {
   flows: FlowProducer;
   queue: Queue;
   logger: Logger;
+  /** Run and step durations (optional: tests may run the engine without metrics). */
+  metrics?: Pick<SwitchyardMetrics, "recordWorkflowRun" | "recordWorkflowStep">;
 }
+
+const FINAL_STEP = new Set(["completed", "failed", "skipped", "cancelled"]);
+const FINAL_RUN = new Set(["completed", "failed", "cancelled"]);
 
 /**
  * The coordinator side of workflows: turns coordinator jobs into state-machine events, commits
@@ -169,10 +174,26 @@ export class WorkflowEngine {
         if (action.type === "context_write")
           await this.deps.contexts.write(stored.state.tenant, runId, `step.${action.step_id}`, action.values, now);
       if (!(await this.deps.store.commit(runId, stored.rev, result.run, result.transitions))) continue;
+      this.observe(stored.state, result.run);
       await this.act(result.run, result.actions);
       return { applied: true, status: result.run.status };
     }
     throw new Error(`run ${runId}: too much contention committing ${event.type}`);
+  }
+
+  /** Durations of the steps and run this committed transition finished (once: only on change). */
+  private observe(before: RunState, after: RunState): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    for (const [stepId, step] of Object.entries(after.steps)) {
+      if (!FINAL_STEP.has(step.status) || before.steps[stepId]?.status === step.status) continue;
+      const seconds = step.started_at && step.finished_at ? (step.finished_at - step.started_at) / 1_000 : 0;
+      metrics.recordWorkflowStep({ workflow: after.workflow, step: stepId, outcome: step.status }, seconds);
+    }
+    if (FINAL_RUN.has(after.status) && before.status !== after.status) {
+      const seconds = ((after.finished_at ?? Date.now()) - (after.started_at ?? after.created_at)) / 1_000;
+      metrics.recordWorkflowRun({ workflow: after.workflow, outcome: after.status }, seconds);
+    }
   }
 
   private async definition(run: RunState): Promise<StoredWorkflow> {
