@@ -88,17 +88,98 @@ describe("access: auth table, revoked keys, agent registration policy, secrets",
         if (r.status !== 401 || typeof r.body?.error_code !== "string") violations.push(`${label} ${op.method} ${path} → ${r.status}`);
       }
     }
+    // A participant agent's key (issue 7) acts with the operator role, as that agent.
+    const registered = await clients.operator.post("/api/v1/participants/register_agent", { id: "table-agent" });
+    expect(registered.status).toBe(200);
+    const principals: Array<[string, ApiClient, Role]> = [
+      ...ROLES.map((role): [string, ApiClient, Role] => [role, clients[role], role]),
+      ["participant", apiClient(api.url, registered.body.api_key), "operator"],
+    ];
     for (const op of ops.filter((o) => o.role !== null))
-      for (const role of ROLES) {
-        const r = await clients[role].call(op.method, fill(op.path), op.method === "GET" || op.method === "DELETE" ? undefined : {});
+      for (const [label, client, role] of principals) {
+        // (With an empty body the participant would deregister itself, revoking its key: covered below.)
+        if (label === "participant" && op.path.endsWith("/deregister_agent")) continue;
+        const r = await client.call(op.method, fill(op.path), op.method === "GET" || op.method === "DELETE" ? undefined : {});
         calls++;
         const allowed = RANK[role] >= RANK[op.role as Role];
-        const ok = allowed ? r.status !== 401 && r.status !== 403 && r.status < 500 : r.status === 403;
+        // Acting-as-self participant operations also need an agent's key: a tenant key passes the
+        // role check and is then refused for who it is (not for its role).
+        const needsAgent = r.status === 403 && /participant agent's key/.test(JSON.stringify(r.body));
+        const ok = allowed
+          ? r.status !== 401 && r.status < 500 && (r.status !== 403 || (needsAgent && label !== "participant"))
+          : r.status === 403 && !needsAgent;
         if (!ok)
-          violations.push(`${role} ${op.method} ${op.path} (needs ${op.role}) → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
+          violations.push(`${label} ${op.method} ${op.path} (needs ${op.role}) → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
       }
+    for (const v of violations) process.stdout.write(`violation: ${v}\n`);
     report({ scenario: "auth table (every route × no/revoked/unknown key × role)", operations: calls, violations: violations.length });
     expect(violations).toEqual([]);
+  });
+
+  it("a participant agent cannot act with another agent's id", async () => {
+    const call = (client: ApiClient, tool: string, body: unknown = {}) => client.post(`/api/v1/participants/${tool}`, body);
+    const keyOf = async (id: string) =>
+      apiClient(api.url, (await call(clients.operator, "register_agent", { id, capabilities: ["code"] })).body.api_key);
+    const alice = await keyOf("alice");
+    const bob = await keyOf("bob");
+    const lock = await call(bob, "acquire_file_lock", { path: "src/shared.ts", ttl_ms: 30_000 });
+    expect(lock.status, JSON.stringify(lock.body)).toBe(200);
+    const delegated = await call(clients.operator, "delegate_subtask", {
+      title: "for bob",
+      description: "",
+      input: {},
+      assignee: "bob",
+      capabilities: [],
+    });
+    expect(delegated.status, JSON.stringify(delegated.body)).toBe(200);
+    const claimed = await call(bob, "claim_task", { wait_ms: 0 });
+    const taskId = claimed.body?.task?.task_id ?? claimed.body?.task?.id;
+    expect(taskId, JSON.stringify(claimed.body)).toBeTruthy();
+    await call(bob, "send_message", { to: "alice", kind: "note", subject: "private", body: "for alice only" });
+
+    const attempts: Array<[string, Promise<{ status: number; body: any }>, (r: { status: number; body: any }) => boolean]> = [
+      ["re-register bob", call(alice, "register_agent", { id: "bob" }), (r) => r.status === 403],
+      ["deregister bob", call(alice, "deregister_agent", { id: "bob" }), (r) => r.status === 403],
+      ["heartbeat as bob", call(alice, "heartbeat", { id: "bob", status: "error" }), (r) => r.status === 400],
+      ["release bob's lock", call(alice, "release_file_lock", { path: "src/shared.ts" }), (r) => r.status === 403 || r.status === 409],
+      [
+        "release with bob's token",
+        call(alice, "release_file_lock", { path: "src/shared.ts", token: lock.body.token }),
+        (r) => r.status === 403 || r.status === 409,
+      ],
+      [
+        "renew bob's lock",
+        call(alice, "renew_file_lock", { path: "src/shared.ts", ttl_ms: 1_000 }),
+        (r) => r.status === 403 || r.status === 409,
+      ],
+      ["complete bob's task", call(alice, "complete_task", { task_id: taskId, result: {} }), (r) => r.status >= 400 && r.status < 500],
+      [
+        "fail bob's task",
+        call(alice, "fail_task", { task_id: taskId, error: { message: "x" }, retry: false }),
+        (r) => r.status >= 400 && r.status < 500,
+      ],
+      [
+        "send as bob",
+        call(alice, "send_message", { from: "bob", to: "alice", kind: "note", subject: "s", body: "b" }),
+        (r) => r.status === 400,
+      ],
+    ];
+    let violations = 0;
+    for (const [what, pending, refused] of attempts) {
+      const r = await pending;
+      if (!refused(r)) {
+        violations++;
+        process.stdout.write(`violation: alice could ${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 160)}\n`);
+      }
+    }
+    // Bob's state is intact: his lock, his task, and a message only alice could read.
+    const check = await call(clients.viewer, "check_file_lock", { path: "src/shared.ts" });
+    if (JSON.stringify(check.body).includes('"bob"') === false) violations++;
+    expect((await call(bob, "complete_task", { task_id: taskId, result: { ok: true } })).status).toBe(200);
+    const bobInbox = await call(bob, "read_messages", { max: 10, wait_ms: 0 });
+    if (JSON.stringify(bobInbox.body).includes("for alice only")) violations++;
+    report({ scenario: "participant identity (no acting as another agent)", operations: attempts.length + 3, violations });
+    expect(violations).toBe(0);
   });
 
   it("agent registration: stdio and off-list URLs need admin; secrets never come back out", async () => {

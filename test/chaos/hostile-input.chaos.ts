@@ -305,7 +305,7 @@ describe("hostile input: every REST route and /mcp", () => {
     } while (cursor !== "0");
     // Audit entries (every mutating call is audited, refused or not), rate-limit buckets and
     // worker liveness change by design; BullMQ's event stream records no state.
-    const volatile = /:audit$|:rl:|:catalog|:events$|:meta$|:stalled-check$|:tenants$|:usage/;
+    const volatile = /:audit$|:rl:|:catalog|:events$|:meta$|:stalled-check$|:tenants$|:usage|:coordinator:/;
     const stable = keys.filter((k) => !volatile.test(k)).sort();
     const sizes = await Promise.all(
       stable.map(async (k) => {
