@@ -105,7 +105,9 @@ const segment = fc.oneof(
 );
 
 /** A body that is one hostile thing: malformed, deep, huge, or a real request with one field poisoned. */
-function hostileBody(spec: { body: Record<string, unknown>; poison: string[] } | undefined): fc.Arbitrary<string> {
+function hostileBody(
+  spec: { body: Record<string, unknown>; poison: string[]; hostile?: Record<string, fc.Arbitrary<unknown>> } | undefined,
+): fc.Arbitrary<string> {
   const shapes: fc.Arbitrary<string>[] = [
     fc.constantFrom(
       "{",
@@ -141,6 +143,8 @@ function hostileBody(spec: { body: Record<string, unknown>; poison: string[] } |
       shapes.push(
         fc.tuple(fc.constantFrom(...spec.poison), hostileValue).map(([field, value]) => JSON.stringify({ ...template, [field]: value })),
       );
+    for (const [field, values] of Object.entries(spec.hostile ?? {}))
+      shapes.push(values.map((value) => JSON.stringify({ ...template, [field]: value })));
     shapes.push(
       // Valid fields plus a prototype-polluting or unknown key.
       fc
@@ -157,7 +161,27 @@ function hostileBody(spec: { body: Record<string, unknown>; poison: string[] } |
  * Real request bodies for the routes that take one, and the fields whose every hostile value is
  * invalid (free-text fields like a key's `name` or a task's `arguments` legitimately take any string or object).
  */
-const TEMPLATES: Record<string, { body: Record<string, unknown>; poison: string[] }> = {
+/** Lock paths that climb out of the project root or carry control characters: always refused. */
+const traversal = fc.constantFrom(
+  "../../etc/passwd",
+  "..",
+  "a/../../b",
+  "/../x",
+  "src/../../../x",
+  "\u0000",
+  "a\u0000b",
+  "src/\u0007",
+  "",
+  "x".repeat(2_000),
+);
+const LOCK = { body: { path: "src/a.ts", ttl_ms: 1_000 }, poison: [], hostile: { path: traversal } };
+
+const TEMPLATES: Record<string, { body: Record<string, unknown>; poison: string[]; hostile?: Record<string, fc.Arbitrary<unknown>> }> = {
+  "POST /api/v1/participants/acquire_file_lock": LOCK,
+  "POST /api/v1/participants/renew_file_lock": LOCK,
+  "POST /api/v1/participants/release_file_lock": { body: { path: "src/a.ts" }, poison: [], hostile: { path: traversal } },
+  "POST /api/v1/participants/register_agent": { body: { id: "fuzz-agent" }, poison: ["id"] },
+  "POST /api/v1/participants/send_message": { body: { to: "fuzz-peer", kind: "note", subject: "s", body: "b" }, poison: ["to", "kind"] },
   "POST /api/v1/tasks": {
     body: { agent_name: "mock", tool_name: "echo", arguments: { text: "hi" }, priority: 1 },
     poison: ["agent_name", "tool_name"],
@@ -173,7 +197,11 @@ const TEMPLATES: Record<string, { body: Record<string, unknown>; poison: string[
   "POST /api/v1/workflows/{name}/runs": { body: { input: {} }, poison: [] },
 };
 
-const auth = fc.constantFrom(ADMIN_KEY, OPERATOR_KEY, OPERATOR_KEY, VIEWER_KEY);
+/** Keys the fuzz uses; a participant agent's key is added once registered. */
+const KEYS = [ADMIN_KEY, OPERATOR_KEY, OPERATOR_KEY, VIEWER_KEY];
+/** Operations whose empty input is a valid request that changes the caller's own state (sent with a tenant key instead). */
+const SELF_WITH_EMPTY_INPUT = /\/participants\/(deregister_agent|heartbeat)$/;
+const auth = fc.constantFrom(...KEYS).chain(() => fc.constantFrom(...KEYS));
 
 function restRequest(ops: Operation[]): fc.Arbitrary<Sent> {
   return fc
@@ -196,7 +224,8 @@ function restRequest(ops: Operation[]): fc.Arbitrary<Sent> {
         ),
       }),
     )
-    .map(({ op, params, query, body, key, contentType }) => {
+    .map(({ op, params, query, body, key: drawn, contentType }) => {
+      const key = drawn.startsWith("syp_") && SELF_WITH_EMPTY_INPUT.test(op.path) ? OPERATOR_KEY : drawn;
       let i = 0;
       let path = op.path.replace(/\{[^}]+\}/g, () => params[i++ % params.length] as string);
       if (query) path += `?${pct(query[0])}=${pct(query[1])}`;
@@ -328,6 +357,12 @@ describe("hostile input: every REST route and /mcp", () => {
 
   beforeAll(async () => {
     stack = await startStack({ config: { agents: { mock: { type: "mock" } }, server: { body_limit_bytes: 1_048_576 } } });
+    // Participant agents (issue 7): one to act as, one to message; their keys join the fuzz.
+    for (const id of ["fuzz-self", "fuzz-peer"]) {
+      const r = await stack.operator.post("/api/v1/participants/register_agent", { id });
+      expect(r.status).toBe(200);
+      if (id === "fuzz-self") KEYS.push(r.body.api_key, r.body.api_key, r.body.api_key);
+    }
   });
   afterAll(async () => {
     await stack?.close();
@@ -336,6 +371,9 @@ describe("hostile input: every REST route and /mcp", () => {
 
   it("REST: a JSON 4xx for every hostile request (never a 5xx or a crash), and no state change", async () => {
     const ops = (await operations(stack.url)).filter((o) => o.role !== null);
+    // Read-only participant tools are POSTs that may answer 200, like GETs.
+    const tools = (await stack.viewer.get("/api/v1/participants/tools")).body.tools as Array<{ name: string; read_only: boolean }>;
+    const readOnly = new Set(tools.filter((t) => t.read_only).map((t) => `/api/v1/participants/${t.name}`));
     const before = await state();
     const violations: string[] = [];
     const outcomes: Record<number, number> = {};
@@ -350,7 +388,9 @@ describe("hostile input: every REST route and /mcp", () => {
         // GETs of collections may answer 200 (a hostile query that is ignored is fine); nothing else may succeed.
         // 431 (headers too large) comes from Node's HTTP parser before any app code runs: a refusal, without a JSON body.
         const ok =
-          (req.method === "GET" && got.status === 200) || got.status === 431 ? true : got.status >= 400 && got.status < 500 && isJsonError;
+          ((req.method === "GET" || readOnly.has(req.path.split("?")[0] ?? "")) && got.status === 200) || got.status === 431
+            ? true
+            : got.status >= 400 && got.status < 500 && isJsonError;
         if (!ok || /\s+at .+\(|node_modules|\/work\//.test(got.text)) violations.push(label);
       }),
       { numRuns: RUNS },

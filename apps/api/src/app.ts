@@ -39,7 +39,7 @@ import { toolsRouter } from "./routes/tools.js";
 import { usageRouter } from "./routes/usage.js";
 import { workflowsRouter } from "./routes/workflows.js";
 import { uiRouter } from "./ui/ui-router.js";
-import { jsonDepthLimit } from "./validation.js";
+import { jsonDepthLimit, utf8JsonOnly } from "./validation.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -110,6 +110,7 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(authenticate(deps.keys, storedKeys, deps.participantKeys));
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
+  api.use(utf8JsonOnly());
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
   api.use(jsonDepthLimit(deps.config.server.json_max_depth));
   api.use(sseLimit(deps.config.limits.sse_connections_per_key));

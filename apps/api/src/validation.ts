@@ -48,3 +48,16 @@ export function jsonDepthLimit(maxDepth: number) {
     else next();
   };
 }
+
+/**
+ * JSON bodies must be UTF-8 (RFC 8259): another declared charset is refused (400) rather than
+ * decoded, because a body that is not valid in it decodes to nothing and would read as `{}`.
+ */
+export function utf8JsonOnly() {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const type = req.headers["content-type"];
+    const charset = typeof type === "string" && /json/i.test(type) ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1] : undefined;
+    if (charset && !/^utf-?8$/i.test(charset)) next(httpError("BAD_REQUEST", `JSON bodies must be UTF-8, not ${charset.slice(0, 20)}`));
+    else next();
+  };
+}

@@ -2,7 +2,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import express, { type Request, type Response, Router } from "express";
 import { authenticate, type DynamicKeys, type KeyRing, principalOf } from "../auth.js";
 import { httpError } from "../http-errors.js";
-import { jsonDepthLimit } from "../validation.js";
+import { jsonDepthLimit, utf8JsonOnly } from "../validation.js";
 import { createMcpServer, type McpFacadeDeps } from "./mcp-server.js";
 
 export interface McpRouterDeps extends McpFacadeDeps {
@@ -27,6 +27,7 @@ export function mcpRouter(deps: McpRouterDeps): Router {
   router.use("/mcp", authenticate(deps.keys, deps.storedKeys, deps.participantKeys));
   router.post(
     "/mcp",
+    utf8JsonOnly(),
     express.json({ limit: deps.bodyLimitBytes, strict: true }),
     jsonDepthLimit(deps.jsonMaxDepth),
     async (req: Request, res: Response) => {
