@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiClient } from "../helpers/http.js";
+import { type ApiClient, apiClient } from "../helpers/http.js";
 import { readSse } from "../helpers/sse.js";
 import { ADMIN_KEY, OTHER_TENANT_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { define, startRun, waitForRun } from "../helpers/workflows.js";
@@ -151,6 +151,70 @@ describe("tenancy: two tenants, every resource, no crossing", () => {
       operations: checks,
       violations: violations.length,
     });
+    expect(violations).toEqual([]);
+  });
+
+  it("participants: agents, delegated tasks, messages and locks of the same names stay within their tenant", async () => {
+    const call = (client: ApiClient, tool: string, body: unknown = {}) => client.post(`/api/v1/participants/${tool}`, body);
+    const sides = [
+      { name: "acme", client: stack.admin, marker: "acme-p-marker-51a" },
+      { name: "globex", client: stack.otherTenant, marker: "globex-p-marker-9e4" },
+    ].map((t) => ({ ...t, self: undefined as unknown as ApiClient, peer: undefined as unknown as ApiClient, taskId: "", lockToken: "" }));
+    for (const t of sides) {
+      // The same agent ids, the same lock path, in both tenants.
+      const self = await call(t.client, "register_agent", { id: "same-agent", capabilities: ["x"] });
+      const peer = await call(t.client, "register_agent", { id: "same-peer" });
+      expect(self.status, JSON.stringify(self.body)).toBe(200);
+      t.self = apiClient(stack.url, self.body.api_key);
+      t.peer = apiClient(stack.url, peer.body.api_key);
+      const lock = await call(t.self, "acquire_file_lock", { path: "src/same.ts", ttl_ms: 30_000 });
+      expect(lock.status, `${t.name} lock: ${JSON.stringify(lock.body)}`).toBe(200);
+      t.lockToken = lock.body.token;
+      const sent = await call(t.peer, "send_message", { to: "same-agent", kind: "note", subject: t.marker, body: t.marker });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      const task = await call(t.client, "delegate_subtask", {
+        title: t.marker,
+        description: t.marker,
+        input: { m: t.marker },
+        capabilities: ["x"],
+      });
+      expect(task.status, JSON.stringify(task.body)).toBe(200);
+      t.taskId = task.body.task_id ?? task.body.id ?? task.body.task?.task_id;
+    }
+    const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    let checks = 0;
+    const violations: string[] = [];
+    for (const [me, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const reads: Array<[string, Promise<{ status: number; body: unknown }>]> = [
+        ["read_messages", call(me.self, "read_messages", { max: 50, wait_ms: 0 })],
+        ["find_agents", call(me.client, "find_agents", {})],
+        ["list_participant_tasks", call(me.client, "list_participant_tasks", {})],
+        ["check_file_lock", call(me.client, "check_file_lock", { path: "src/same.ts" })],
+        ["list_coordination_events", call(me.client, "list_coordination_events", {})],
+        ["claim_task", call(me.self, "claim_task", { wait_ms: 0 })],
+      ];
+      for (const [what, pending] of reads) {
+        const r = await pending;
+        checks++;
+        const text = JSON.stringify(r.body);
+        if (text.includes(other.marker) || (other.taskId && text.includes(other.taskId)))
+          violations.push(`${me.name} ${what} shows ${other.name}'s data`);
+      }
+      const foreignTask = await call(me.client, "get_participant_task", { task_id: other.taskId });
+      checks++;
+      if (foreignTask.status !== 404) violations.push(`${me.name} get_participant_task of ${other.name} → ${foreignTask.status}`);
+    }
+    // Each tenant's lock is still held by its own agent.
+    for (const t of sides) {
+      const check = await call(t.client, "check_file_lock", { path: "src/same.ts" });
+      checks++;
+      if (!JSON.stringify(check.body).includes("same-agent")) violations.push(`${t.name}'s lock was released from outside`);
+    }
+    for (const v of violations) process.stdout.write(`violation: ${v}\n`);
+    report({ scenario: "tenancy: participants, messages, locks", operations: checks, violations: violations.length });
     expect(violations).toEqual([]);
   });
 });
