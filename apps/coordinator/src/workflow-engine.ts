@@ -1,7 +1,8 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import { decodeFailure, type TaskJobData } from "@switchyard/core";
+import { decodeFailure, type TaskCancelRequest, type TaskJobData } from "@switchyard/core";
 import type { Logger, SwitchyardMetrics } from "@switchyard/observability";
 import { agentQueueName, COORDINATOR_QUEUE, taskJobOptions } from "@switchyard/queue";
+import { Keys } from "@switchyard/store";
 import {
   type Action,
   advance,
@@ -378,10 +379,22 @@ export class WorkflowEngine {
   /** Best effort: a task that is already running finishes, and its result is ignored. */
   private async cancelJob(jobId: string): Promise<void> {
     const parent = await this.deps.queue.getJob(jobId.replace(/^run\./, "done."));
+    if (!parent) return;
     try {
-      await parent?.remove({ removeChildren: true });
+      await parent.remove({ removeChildren: true });
+      return;
     } catch {
-      // Locked (running) children cannot be removed; the run no longer listens to them.
+      // A running child task is locked and cannot be removed: ask its worker to abort it, the way
+      // POST /tasks/{id}/cancel does. It then fails as CANCELLED, which the cancelled run ignores.
+    }
+    const dependencies = await parent.getDependencies().catch(() => undefined);
+    const children = [...Object.keys(dependencies?.processed ?? {}), ...(dependencies?.unprocessed ?? [])];
+    for (const key of children) {
+      // Dependency keys are `<prefix>:agent.<agent>:<job id>`; job ids never contain ':'.
+      const match = /:agent\.([^:]+):([^:]+)$/.exec(key);
+      if (!match) continue;
+      const request: TaskCancelRequest = { agent: match[1] as string, task_id: match[2] as string };
+      await this.deps.redis.publish(new Keys(this.deps.config.redis.prefix).cancelChannel(), JSON.stringify(request));
     }
   }
 
