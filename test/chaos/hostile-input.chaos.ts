@@ -200,7 +200,7 @@ const TEMPLATES: Record<string, { body: Record<string, unknown>; poison: string[
 /** Keys the fuzz uses; a participant agent's key is added once registered. */
 const KEYS = [ADMIN_KEY, OPERATOR_KEY, OPERATOR_KEY, VIEWER_KEY];
 /** Operations whose empty input is a valid request that changes the caller's own state (sent with a tenant key instead). */
-const SELF_WITH_EMPTY_INPUT = /\/participants\/(deregister_agent|heartbeat)$/;
+const SELF_WITH_EMPTY_INPUT = /\/participants\/(deregister_agent|heartbeat|claim_task|read_messages)$/;
 const auth = fc.constantFrom(...KEYS).chain(() => fc.constantFrom(...KEYS));
 
 function restRequest(ops: Operation[]): fc.Arbitrary<Sent> {
