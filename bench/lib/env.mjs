@@ -87,3 +87,24 @@ export async function resetCommandStats(url) {
   await redis.config("RESETSTAT");
   redis.disconnect();
 }
+
+/**
+ * Starts Switchyard as separate OS processes (workers, optionally a coordinator, one api) on
+ * `redisUrl` with its own key prefix; returns the api url and a stop function.
+ */
+export async function startSwitchyard(redisUrl, dir, { prefix, agents, workers = 1, coordinator = false, limits }) {
+  const config = writeConfig(dir, { prefix, agents, limits });
+  const env = { REDIS_URL: redisUrl, LOG_LEVEL: "info" };
+  const workerProcs = await Promise.all(
+    Array.from({ length: workers }, () => startProcess(["worker", "--config", config], env, /worker ready/)),
+  );
+  const coord = coordinator ? await startProcess(["coordinator", "--config", config], env, /coordinator ready/) : undefined;
+  const api = await startProcess(["api", "--config", config], env, /"url":"(http:\/\/[^"]+)"/);
+  return {
+    url: api.match[1],
+    api,
+    workers: workerProcs,
+    coordinator: coord,
+    stop: () => Promise.all([api.stop(), ...workerProcs.map((w) => w.stop()), coord?.stop()]),
+  };
+}
