@@ -34,7 +34,9 @@ export function writeConfig(dir, { prefix, agents, limits = {} }) {
 
 /** Starts a CLI role as its own OS process; resolves once `ready` matches its output. */
 export function startProcess(args, env, ready) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // BENCH_CPU_PROF=<dir>: CPU profiles of every Switchyard process (`node --cpu-prof`), written on exit.
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, CLI, ...args], {
     env: { PATH: process.env.PATH, LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
