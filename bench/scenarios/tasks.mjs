@@ -153,7 +153,8 @@ export async function run() {
     printTable("Ratios (targets: throughput ≥ 0.6, added p50 at c=1 ≤ 1 ms, commands ≤ 1.5×)", [ratios]);
 
     const scale = [];
-    for (const workers of [1, 2, 4]) {
+    const scaleWorkers = (process.env.BENCH_SCALE ?? "1,2,4").split(",").filter(Boolean).map(Number);
+    for (const workers of scaleWorkers) {
       const r = workers === 1 ? sy : await switchyard(redis.url, `sybench${workers}`, workers, redis.dir);
       const s = summarize(r.latencies);
       scale.push({

@@ -204,14 +204,20 @@ export function toolsRouter(deps: ToolsRouteDeps, routes: RouteTable): Router {
         },
         () => {},
       );
+    // Called right after the submission resolved: when the queue's events are already streaming,
+    // no event of this task can have been relayed before the listener below is registered, so the
+    // initial read is needed only when the stream starts now (it starts at the stream's end).
+    const streaming = deps.events.streaming(agent);
     const unsubscribe = await deps.events.subscribe(agent, taskId, (event) => {
       if (event.type === "finished" || event.type === "removed") void check();
     });
-    const timer = setTimeout(() => settle(last), waitMs);
+    const timer = setTimeout(() => {
+      void check().finally(() => settle(last));
+    }, waitMs);
     const onClose = () => settle(last);
     res.on("close", onClose);
     try {
-      await check();
+      if (!streaming) await check();
       return await done;
     } finally {
       clearTimeout(timer);
