@@ -54,6 +54,7 @@ describe.each([
             retry: { max_retries: 0 },
           },
           everything: { type: "mcp", command: "node", args: [EVERYTHING_SERVER, "stdio"] },
+          mock: { type: "mock" },
         },
       },
     });
@@ -171,6 +172,28 @@ describe.each([
       expect(task.result.text).toContain("42");
       const childrenAfter = (await stack.admin.get("/api/v1/tasks?agent=everything&limit=100")).body.tasks.length;
       expect(childrenAfter - childrenBefore).toBe(2);
+    } finally {
+      fake.setHandler(scriptedModel(type));
+    }
+  });
+  it("cancelling the run cancels its running child task", async () => {
+    fake.setHandler(() => ({
+      tool_calls: [{ id: "call_s", name: "mock__sleep", arguments: { ms: 60_000 } }],
+      usage: { input: 5, output: 5 },
+    }));
+    try {
+      const submitted = await stack.admin.post("/api/v1/tasks", {
+        agent_name: "llm",
+        tool_name: "agent_run",
+        arguments: { prompt: "Sleep for a minute.", tools: ["mock.sleep"], max_steps: 2 },
+      });
+      expect(submitted.status).toBe(201);
+      const child = await waitFor(async () => (await stack.admin.get("/api/v1/tasks?agent=mock&status=running")).body.tasks[0], {
+        what: "the child task to run",
+      });
+      expect((await stack.admin.post(`/api/v1/tasks/${submitted.body.task_id}/cancel`, {})).status).toBe(202);
+      expect((await waitForTask(stack.admin, submitted.body.task_id)).status).toBe("cancelled");
+      expect((await waitForTask(stack.admin, child.task_id)).status).toBe("cancelled");
     } finally {
       fake.setHandler(scriptedModel(type));
     }

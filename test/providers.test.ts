@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlmServer, startFakeAnthropic, startFakeOpenAI } from "./helpers/llm-servers.js";
 import { watchProgress } from "./helpers/progress.js";
-import { type Stack, startStack, waitForTask } from "./helpers/stack.js";
+import { readSse } from "./helpers/sse.js";
+import { ADMIN_KEY, type Stack, startStack, waitForTask } from "./helpers/stack.js";
 
 const OPENAI_KEY = "sk-test-openai-SECRET-7f3a9c";
 const ANTHROPIC_KEY = "sk-ant-test-SECRET-41d2e8";
@@ -92,6 +93,26 @@ describe.each([
     expect(usage.body.totals.cost_usd).toBeGreaterThan(0);
     const other = await stack.otherTenant.get("/api/v1/usage");
     expect(other.body.totals.requests).toBe(0);
+  });
+
+  it("streams tokens to the task's SSE stream (GET /tasks/{id}/events) and stores the full text", async () => {
+    const text = "alpha beta gamma delta epsilon";
+    // The provider waits before answering, so the stream is open before the first token.
+    fake.setHandler(() => ({ text, delayMs: 1_000 }));
+    const submitted = await stack.admin.post("/api/v1/tasks", {
+      agent_name: "llm",
+      tool_name: "generate_text",
+      arguments: { prompt: "Greek", stream: true },
+    });
+    expect(submitted.status).toBe(201);
+    const { status, events } = await readSse(`${stack.url}/api/v1/tasks/${submitted.body.task_id}/events`, ADMIN_KEY, 20_000);
+    expect(status).toBe(200);
+    const tokens = events.filter((e) => e.event === "progress" && e.data?.type === "token").map((e) => e.data.text);
+    expect(tokens.length).toBeGreaterThan(0);
+    expect(tokens.join("")).toBe(text);
+    const statuses = events.filter((e) => e.event === "status").map((e) => e.data.status);
+    expect(statuses.at(-1)).toBe("completed");
+    expect((await waitForTask(stack.admin, submitted.body.task_id)).result.text).toBe(text);
   });
 
   it("streams tokens as progress events and still stores the full text", async () => {

@@ -46,6 +46,12 @@ describe("examples/workflows", () => {
     expect(run.output.result.text).toContain("HELLO FROM THE SWITCHYARD SANDBOX");
   });
 
+  it("assembly line with no input, as the README runs it: reads hello.txt of the sandbox", async () => {
+    const run = await waitForRun(stack.operator, await startRun(stack.operator, "assembly-line", {}));
+    expect(run.status, JSON.stringify(run)).toBe("completed");
+    expect(run.output.result.text).toContain("HELLO FROM THE SWITCHYARD SANDBOX");
+  });
+
   it("hub and spoke: decompose → parallel MCP calls → merge", async () => {
     const run = await waitForRun(stack.operator, await startRun(stack.operator, "hub-and-spoke", { topics: "red, green, blue" }));
     expect(run.status, JSON.stringify(run)).toBe("completed");

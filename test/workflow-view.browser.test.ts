@@ -22,7 +22,7 @@ describe("workflow view on a live run (headless Chromium)", () => {
     const defined = await stack.operator.post("/api/v1/workflows", {
       name: "view-test",
       steps: [
-        { step_id: "wait", tool: "mock.sleep", arguments: { ms: 1500 } },
+        { step_id: "wait", tool: "mock.sleep", arguments: { ms: 6000 } },
         { step_id: "say", tool: "mock.echo", arguments: { message: "done" }, depends_on: ["wait"] },
       ],
     });
@@ -40,7 +40,7 @@ describe("workflow view on a live run (headless Chromium)", () => {
     await page.waitForSelector(`#runs tr[data-run="${runId}"]`);
     await page.click(`a[href="/ui/runs/${runId}"]`);
 
-    await page.waitForSelector('.step[data-step="wait"][data-status="running"]', { timeout: 10_000 });
+    await page.waitForSelector('.step[data-step="wait"][data-status="running"]', { timeout: 20_000 });
     expect(await page.locator(".dag .edge").count()).toBe(1);
     await page.waitForSelector('.step[data-step="wait"][data-status="completed"]', { timeout: 15_000 });
     await page.waitForSelector('.step[data-step="say"][data-status="completed"]', { timeout: 15_000 });

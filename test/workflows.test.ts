@@ -199,7 +199,7 @@ describe("workflow engine", () => {
     await define(stack.operator, {
       name: "cancellable",
       steps: [
-        { step_id: "long", tool: "mock.sleep", arguments: { ms: 2_000 } },
+        { step_id: "long", tool: "mock.sleep", arguments: { ms: 60_000 } },
         { step_id: "next", depends_on: ["long"], tool: "mock.echo" },
       ],
     });
@@ -211,6 +211,22 @@ describe("workflow engine", () => {
     expect(stepOf(run, "long").status).toBe("cancelled");
     expect(stepOf(run, "next").status).toBe("skipped");
     expect((await stack.operator.post(`/api/v1/runs/${runId}/cancel`, {})).status).toBe(409);
+    // The step's task was running on a worker: it is aborted, not left to sleep its minute.
+    const redis = connect();
+    const queue = new Queue("agent.mock", { connection: redis, prefix: stack.prefix });
+    try {
+      const deadline = Date.now() + 10_000;
+      let job = await queue.getJob(`run.${runId}.long`);
+      while (Date.now() < deadline && !(job?.finishedOn && job.failedReason)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        job = await queue.getJob(`run.${runId}.long`);
+      }
+      expect(job?.failedReason).toMatch(/^CANCELLED/);
+      expect((job?.finishedOn ?? 0) - (job?.processedOn ?? 0)).toBeLessThan(30_000);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 
   it("rejects a cycle with a 422 naming the cycle, and other graph errors naming their steps", async () => {

@@ -77,7 +77,7 @@ it(`worker processes SIGKILLed every 2 s during ${TASKS} tasks lose nothing`, as
       duplicates: rerun,
       violations: completedTwice,
     });
-    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(kills).toBeGreaterThanOrEqual(2);
     expect(completed).toBe(accepted.length);
     expect(completedTwice).toBe(0);
   } finally {

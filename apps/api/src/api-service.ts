@@ -22,7 +22,9 @@ import { KeyRing } from "./auth.js";
 import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
 import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
 import { TaskWaiter } from "./mcp/task-waiter.js";
+import { createParticipantTooling } from "./participant-tooling.js";
 import { taskPort } from "./task-port.js";
+import { joinToolsByName } from "./tool-union.js";
 import { loadWorkflowsDir } from "./workflows-dir.js";
 
 export interface ApiServiceOptions {
@@ -115,7 +117,10 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         ? undefined
         : `no agent has capability '${capability}'`,
   });
-  if (config.workflows_dir) await loadWorkflowsDir(workflows, config, options.baseDir ?? process.cwd(), log);
+  if (config.workflows_dir) {
+    const tenants = [...new Set(options.keys.map((k) => k.tenant))];
+    await loadWorkflowsDir(workflows, config, tenants, options.baseDir ?? process.cwd(), log);
+  }
   const configWatch = options.configFile
     ? watchConfigFile(options.configFile, {
         env: options.env ?? {},
@@ -130,12 +135,20 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     : undefined;
   const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
   // Other features append their MCP tools here.
+  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
+  const participants = createParticipantTooling({
+    config,
+    redis,
+    logger: log,
+    tasks,
+    metrics,
+    runStatus: async (tenant, id) => (await workflows.run({ tenant, key_id: "participants" }, id)).status,
+  });
   const workflowOrchestration = [...decompositionTools(config, taskPort(tasks, queues)), ...workflowTools(workflows)];
   const orchestration = new OrchestrationToolRegistry().add(
-    ...coreOrchestrationTools({ config, catalog, tasks, waiter }),
-    ...workflowOrchestration,
+    // Features may share a verb (delegate_subtask): same-named tools become one with a union input.
+    ...joinToolsByName([...coreOrchestrationTools({ config, catalog, tasks, waiter }), ...workflowOrchestration, ...participants.tools]),
   );
-  const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
   let closing = false;
@@ -166,6 +179,8 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     apiKeys: new ApiKeyStore(redis, storeKeys),
     orchestration,
     waiter,
+    participantKeys: participants.keys,
+    participantTools: participants.tools,
   });
   // Bull Board shows the queues of agents registered at run time too.
   subscriber.on("message", (channel: string) => {

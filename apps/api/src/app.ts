@@ -17,7 +17,7 @@ import type { WorkflowService } from "@switchyard/workflow";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
-import { authenticate, type KeyRing, StoredKeyCache } from "./auth.js";
+import { authenticate, type DynamicKeys, type KeyRing, StoredKeyCache } from "./auth.js";
 import { auditTrail, rateLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { mcpRouter } from "./mcp/mcp-router.js";
@@ -32,6 +32,7 @@ import { docsRouter } from "./routes/docs.js";
 import { healthRouter } from "./routes/health.js";
 import { keysRouter } from "./routes/keys.js";
 import { orchestrationRouter } from "./routes/orchestration.js";
+import { participantsRouter } from "./routes/participants.js";
 import { runsRouter } from "./routes/runs.js";
 import { tasksRouter } from "./routes/tasks.js";
 import { toolsRouter } from "./routes/tools.js";
@@ -67,6 +68,10 @@ export interface AppDeps {
   metrics: SwitchyardMetrics;
   /** Everything `/readyz` checks. */
   readiness: () => Promise<ReadinessChecks>;
+  /** Participant agents' keys (issued by register_agent), checked after the config keys. */
+  participantKeys?: DynamicKeys;
+  /** Participant tools, served as POST /participants/<name>. */
+  participantTools?: readonly OrchestrationTool[];
 }
 
 export interface ApiApp {
@@ -101,7 +106,7 @@ export function createApp(deps: AppDeps): ApiApp {
 
   api.use(docs);
   const storedKeys = new StoredKeyCache(deps.apiKeys);
-  api.use(authenticate(deps.keys, storedKeys));
+  api.use(authenticate(deps.keys, storedKeys, deps.participantKeys));
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
@@ -125,9 +130,10 @@ export function createApp(deps: AppDeps): ApiApp {
   if (deps.workflows) api.use(workflowsRouter(deps.workflows, deps.config.server.body_limit_bytes));
   if (deps.workflows) api.use(runsRouter(deps.workflows, deps.redis));
   if (deps.orchestrationTools) api.use(orchestrationRouter(deps.orchestrationTools));
+  if (deps.participantTools) api.use(participantsRouter(deps.participantTools, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
-  app.use(mcpRouter({ ...deps, bodyLimitBytes: deps.config.server.body_limit_bytes }));
+  app.use(mcpRouter({ ...deps, storedKeys, bodyLimitBytes: deps.config.server.body_limit_bytes }));
 
   app.use(API_PREFIX, api);
   // `/api` is an alias of the current version.

@@ -10,6 +10,8 @@ export interface Principal {
   /** Non-secret id of the key (a hash prefix), for logs and audit. */
   key_id: string;
   name?: string | undefined;
+  /** Set when the key belongs to a registered participant agent (issued by register_agent). */
+  agent_id?: string | undefined;
   /** This key's own request rate limit, when it overrides the default. */
   rate_limit?: ApiRateLimit | undefined;
 }
@@ -133,12 +135,28 @@ export class StoredKeyCache {
   }
 }
 
-/** Every route behind this needs a valid key (bearer or X-API-Key): from config, or stored in Redis. */
-export function authenticate(keys: KeyRing, stored?: StoredKeyCache) {
+/** Keys issued at run time (participant agents'), looked up when the config keys do not match. */
+export interface DynamicKeys {
+  authenticate(token: string): Promise<Principal | undefined>;
+}
+
+/**
+ * Every route behind this needs a valid key (bearer or X-API-Key): from config, else from each
+ * run-time key source in turn (e.g. participant agents' keys).
+ */
+export function authenticate(keys: KeyRing, ...dynamic: (DynamicKeys | undefined)[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);
     let principal = token ? keys.authenticate(token) : undefined;
-    if (!principal && token && stored && token.length <= 512) principal = await stored.authenticate(token);
+    for (const source of dynamic) {
+      if (principal || !token || !source || token.length > 512) break;
+      try {
+        principal = await source.authenticate(token);
+      } catch (error) {
+        next(error);
+        return;
+      }
+    }
     if (!principal) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="switchyard"');
       next(httpError("UNAUTHORIZED", token ? "invalid API key" : "missing API key: send Authorization: Bearer <key>"));

@@ -4,5 +4,8 @@ export * from "./auth.js";
 export * from "./http-errors.js";
 export * from "./mcp/index.js";
 export * from "./openapi.js";
+export * from "./participant-keys.js";
+export * from "./participant-tooling.js";
 export * from "./route-table.js";
+export * from "./tool-union.js";
 export * from "./ui/ui-router.js";

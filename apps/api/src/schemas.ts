@@ -11,6 +11,7 @@ import {
   ToolName,
   ToolView,
 } from "@switchyard/core";
+import { AuditEntry } from "@switchyard/store";
 import { z } from "zod";
 
 /** Schemas of the REST API that are not shared with other processes (those live in core). */
@@ -115,21 +116,7 @@ export const AuditQuery = z.strictObject({
 });
 
 export const AuditList = z.object({
-  entries: z.array(
-    z.object({
-      id: z.string(),
-      at: z.string(),
-      tenant: z.string(),
-      key_id: z.string(),
-      key_name: z.string().optional(),
-      role: z.string(),
-      method: z.string(),
-      path: z.string(),
-      status: z.number().int(),
-      outcome: z.string(),
-      target: z.string().optional(),
-    }),
-  ),
+  entries: z.array(AuditEntry),
   next_cursor: z.string().nullable(),
 });
 

@@ -5,10 +5,17 @@ import type { Logger } from "@switchyard/observability";
 import type { WorkflowService } from "@switchyard/workflow";
 
 /**
- * Defines every workflow file of `workflows_dir` (*.yaml, *.yml, *.json) for each tenant named
- * in auth.keys. An unchanged file defines nothing new; a changed one becomes a new version.
+ * Defines every workflow file of `workflows_dir` (*.yaml, *.yml, *.json) for each tenant the api
+ * serves keys for (config keys and a generated admin key alike). An unchanged file defines
+ * nothing new; a changed one becomes a new version.
  */
-export async function loadWorkflowsDir(workflows: WorkflowService, config: SwitchyardConfig, baseDir: string, log: Logger): Promise<void> {
+export async function loadWorkflowsDir(
+  workflows: WorkflowService,
+  config: SwitchyardConfig,
+  tenants: readonly string[],
+  baseDir: string,
+  log: Logger,
+): Promise<void> {
   if (!config.workflows_dir) return;
   const dir = path.resolve(baseDir, config.workflows_dir);
   let files: string[];
@@ -18,7 +25,6 @@ export async function loadWorkflowsDir(workflows: WorkflowService, config: Switc
     log.warn({ dir, err: (error as Error).message }, "workflows_dir not readable");
     return;
   }
-  const tenants = [...new Set(config.auth.keys.map((k) => k.tenant))];
   for (const file of files) {
     const text = await readFile(path.join(dir, file), "utf8");
     for (const tenant of tenants) {

@@ -13,6 +13,7 @@ import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { ContextStore, RunStore, WORKFLOW_JOBS } from "@switchyard/workflow";
 import { FlowProducer, Queue, Worker } from "bullmq";
 import { sweep } from "./housekeeping.js";
+import { participantJobs } from "./participant-jobs.js";
 import { WorkflowEngine } from "./workflow-engine.js";
 
 export interface CoordinatorServiceOptions {
@@ -68,12 +69,15 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     flows,
     queue,
     logger: log,
+    metrics,
   });
   await queue.upsertJobScheduler(
     COORDINATOR_JOBS.sweep,
     { every: options.sweepEveryMs ?? config.limits.housekeeping_interval_ms },
     { name: COORDINATOR_JOBS.sweep, opts: { removeOnComplete: 10, removeOnFail: 50 } },
   );
+  const participants = participantJobs({ config, redisUrl: options.redisUrl, logger: options.logger });
+  await participants.schedule(queue);
   const worker = new Worker(
     COORDINATOR_QUEUE,
     async (job) => {
@@ -87,9 +91,12 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
         case WORKFLOW_JOBS.step:
         case WORKFLOW_JOBS.event:
           return engine.handle(job);
-        default:
+        default: {
+          const handled = participants.handle(job, queue);
+          if (handled) return handled;
           log.warn({ job: job.name }, "unknown coordinator job");
           return null;
+        }
       }
     },
     {
@@ -104,6 +111,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     },
   );
   worker.on("error", (error) => log.warn({ err: error.message }, "coordinator worker error"));
+  worker.on("failed", (job, error) => log.warn({ job: job?.name, err: error.message }, "coordinator job failed"));
   await worker.waitUntilReady();
   worker.on("stalled", () => metrics.tasksStalled.inc({ queue: COORDINATOR_QUEUE }));
 
@@ -130,6 +138,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       await engine.close();
       await flows.close();
       await queue.close();
+      await participants.close();
       await closeRedis(redis);
       log.info("coordinator stopped");
     },

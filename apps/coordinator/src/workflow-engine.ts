@@ -1,7 +1,8 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import { decodeFailure, type TaskJobData } from "@switchyard/core";
-import type { Logger } from "@switchyard/observability";
+import { decodeFailure, type TaskCancelRequest, type TaskJobData } from "@switchyard/core";
+import type { Logger, SwitchyardMetrics } from "@switchyard/observability";
 import { agentQueueName, COORDINATOR_QUEUE, taskJobOptions } from "@switchyard/queue";
+import { Keys } from "@switchyard/store";
 import {
   type Action,
   advance,
@@ -29,7 +30,12 @@ export interface WorkflowEngineDeps {
   flows: FlowProducer;
   queue: Queue;
   logger: Logger;
+  /** Run and step durations (optional: tests may run the engine without metrics). */
+  metrics?: Pick<SwitchyardMetrics, "recordWorkflowRun" | "recordWorkflowStep">;
 }
+
+const FINAL_STEP = new Set(["completed", "failed", "skipped", "cancelled"]);
+const FINAL_RUN = new Set(["completed", "failed", "cancelled"]);
 
 /**
  * The coordinator side of workflows: turns coordinator jobs into state-machine events, commits
@@ -169,10 +175,26 @@ export class WorkflowEngine {
         if (action.type === "context_write")
           await this.deps.contexts.write(stored.state.tenant, runId, `step.${action.step_id}`, action.values, now);
       if (!(await this.deps.store.commit(runId, stored.rev, result.run, result.transitions))) continue;
+      this.observe(stored.state, result.run);
       await this.act(result.run, result.actions);
       return { applied: true, status: result.run.status };
     }
     throw new Error(`run ${runId}: too much contention committing ${event.type}`);
+  }
+
+  /** Durations of the steps and run this committed transition finished (once: only on change). */
+  private observe(before: RunState, after: RunState): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    for (const [stepId, step] of Object.entries(after.steps)) {
+      if (!FINAL_STEP.has(step.status) || before.steps[stepId]?.status === step.status) continue;
+      const seconds = step.started_at && step.finished_at ? (step.finished_at - step.started_at) / 1_000 : 0;
+      metrics.recordWorkflowStep({ workflow: after.workflow, step: stepId, outcome: step.status }, seconds);
+    }
+    if (FINAL_RUN.has(after.status) && before.status !== after.status) {
+      const seconds = ((after.finished_at ?? Date.now()) - (after.started_at ?? after.created_at)) / 1_000;
+      metrics.recordWorkflowRun({ workflow: after.workflow, outcome: after.status }, seconds);
+    }
   }
 
   private async definition(run: RunState): Promise<StoredWorkflow> {
@@ -357,10 +379,22 @@ export class WorkflowEngine {
   /** Best effort: a task that is already running finishes, and its result is ignored. */
   private async cancelJob(jobId: string): Promise<void> {
     const parent = await this.deps.queue.getJob(jobId.replace(/^run\./, "done."));
+    if (!parent) return;
     try {
-      await parent?.remove({ removeChildren: true });
+      await parent.remove({ removeChildren: true });
+      return;
     } catch {
-      // Locked (running) children cannot be removed; the run no longer listens to them.
+      // A running child task is locked and cannot be removed: ask its worker to abort it, the way
+      // POST /tasks/{id}/cancel does. It then fails as CANCELLED, which the cancelled run ignores.
+    }
+    const dependencies = await parent.getDependencies().catch(() => undefined);
+    const children = [...Object.keys(dependencies?.processed ?? {}), ...(dependencies?.unprocessed ?? [])];
+    for (const key of children) {
+      // Dependency keys are `<prefix>:agent.<agent>:<job id>`; job ids never contain ':'.
+      const match = /:agent\.([^:]+):([^:]+)$/.exec(key);
+      if (!match) continue;
+      const request: TaskCancelRequest = { agent: match[1] as string, task_id: match[2] as string };
+      await this.deps.redis.publish(new Keys(this.deps.config.redis.prefix).cancelChannel(), JSON.stringify(request));
     }
   }
 

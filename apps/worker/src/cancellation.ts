@@ -1,11 +1,9 @@
+import { TaskCancelRequest } from "@switchyard/core";
 import type { Logger } from "@switchyard/observability";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import type { Keys } from "@switchyard/store";
 import type { Worker } from "bullmq";
-import { z } from "zod";
 
-/** Published by the api on the cancel channel (see TaskService.cancel). */
-const TaskCancelRequest = z.object({ agent: z.string(), task_id: z.string() });
 const RETRIES = 20;
 const RETRY_MS = 50;
 
@@ -30,7 +28,7 @@ export async function listenForCancellation(options: {
   const channel = options.keys.cancelChannel();
   subscriber.on("message", (received: string, message: string) => {
     if (received !== channel) return;
-    let parsed: z.infer<typeof TaskCancelRequest>;
+    let parsed: TaskCancelRequest;
     try {
       parsed = TaskCancelRequest.parse(JSON.parse(message));
     } catch {

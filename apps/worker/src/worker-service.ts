@@ -12,7 +12,7 @@ import {
 import { TaskChildRunner } from "@switchyard/providers";
 import { TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
-import { AgentRegistry, CatalogCache, CatalogStore, Keys } from "@switchyard/store";
+import { AgentRegistry, CatalogCache, CatalogStore, CircuitBreakerStore, Keys } from "@switchyard/store";
 import { createTaskService } from "@switchyard/tasks";
 import { AgentSources } from "./agent-sources.js";
 import { AgentSupervisor } from "./agent-supervisor.js";
@@ -92,7 +92,13 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     claimTtlMs: heartbeatMs * 3,
     logger: log,
     metrics,
-    agentDeps: { redis: shared, prefix: config.redis.prefix, agents: (other) => clients.get(other), childTasks },
+    agentDeps: {
+      redis: shared,
+      prefix: config.redis.prefix,
+      agents: (other) => clients.get(other),
+      childTasks,
+      onProviderUsage: (usage) => metrics.recordProviderUsage(usage),
+    },
   });
   const sources = new AgentSources({
     initial: config.agents,
@@ -121,7 +127,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   }, heartbeatMs);
   heartbeat.unref();
 
-  metrics.onCollect(() => collectAgentMetrics(metrics, clients));
+  metrics.onCollect(() => collectAgentMetrics(metrics, clients, new CircuitBreakerStore(shared, keys)));
   const readiness = async (): Promise<ReadinessChecks> => {
     const checks: ReadinessChecks = { redis: await redisCheck(redis) };
     const served = new Set(supervisor.served());
@@ -175,18 +181,25 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   };
 }
 
-/** Agent health, circuit state and MCP restarts, read from the clients at scrape time. */
-function collectAgentMetrics(metrics: SwitchyardMetrics, clients: ReadonlyMap<string, AgentClient>): void {
+/** Agent health, circuit state and MCP restarts, read from the clients (and Redis) at scrape time. */
+async function collectAgentMetrics(
+  metrics: SwitchyardMetrics,
+  clients: ReadonlyMap<string, AgentClient>,
+  breakers: CircuitBreakerStore,
+): Promise<void> {
+  const order = { closed: 0, half_open: 1, open: 2 } as const;
   for (const [agent, client] of clients) {
     const health = client.health();
     metrics.agentUp.set({ agent }, health.status === "ok" ? 1 : health.status === "degraded" ? 0.5 : 0);
-    // Optional capabilities of some agent types, read structurally: MCP clients count restarts;
-    // provider clients (issue 4) may expose their circuit breaker.
-    const stats = client as unknown as { client?: { restarts?: unknown }; circuitState?: () => unknown };
+    // MCP clients count their restarts (read structurally: only that agent type has them).
+    const stats = client as unknown as { client?: { restarts?: unknown } };
     if (typeof stats.client?.restarts === "number") metrics.syncTotal(metrics.mcpRestarts, { agent }, stats.client.restarts);
-    if (typeof stats.circuitState === "function") {
-      const state = stats.circuitState();
-      if (state === "closed" || state === "half_open" || state === "open") metrics.setCircuitState(agent, state);
+    // Provider circuit breakers live in Redis, shared by all workers: report the worst model's state.
+    if (client.type === "openai" || client.type === "anthropic") {
+      const models = Object.values(await breakers.read(agent).catch(() => ({})));
+      let worst: keyof typeof order = "closed";
+      for (const view of models) if (order[view.state] > order[worst]) worst = view.state;
+      metrics.setCircuitState(agent, worst);
     }
   }
 }

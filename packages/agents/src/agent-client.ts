@@ -40,6 +40,15 @@ export interface AgentClient {
   close(): Promise<void>;
 }
 
+/** One provider call's usage, for metrics. */
+export interface ProviderUsageSample {
+  agent: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
 export interface AgentClientDeps {
   /** Relative paths in agent config resolve against this folder. */
   baseDir: string;
@@ -58,4 +67,6 @@ export interface AgentClientDeps {
   agents?: (name: string) => AgentClient | undefined;
   /** Runs catalog tools as child tasks (provider `agent_run`). */
   childTasks?: ChildTaskRunner;
+  /** Called after every provider call that reported usage (the worker feeds its metrics). */
+  onProviderUsage?: (usage: ProviderUsageSample) => void;
 }

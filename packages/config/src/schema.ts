@@ -262,6 +262,27 @@ export const SwitchyardConfig = z.strictObject({
    * defines each one at start for every tenant named in auth.keys (a changed file = a new version).
    */
   workflows_dir: z.string().min(1).optional(),
+  /** Participant agents: outside processes that register, claim work and message each other. */
+  participants: z
+    .strictObject({
+      /** A participant that sends no heartbeat for this long is offline. */
+      heartbeat_ttl_ms: int(100).default(30_000),
+      /** How long work held by an offline agent waits before it is returned or re-delegated. */
+      offline_grace_ms: int(0).default(15_000),
+      /** How often the coordinator looks for expired heartbeats and overdue deadlines. */
+      sweep_every_ms: int(50).default(2_000),
+      /** Per-agent defaults; an agent may register lower ones. */
+      max_claimed_tasks: int(1).default(5),
+      max_messages_per_minute: int(1).default(120),
+      /** An unacknowledged inbox message is delivered again after this long. */
+      message_redeliver_after_ms: int(50).default(30_000),
+      /** Longest lock TTL and longest long-poll a client may ask for. */
+      max_lock_ttl_ms: int(100).default(600_000),
+      max_wait_ms: int(0).default(30_000),
+      /** How long the api caches a participant key lookup (a revoked key lives at most this long). */
+      key_cache_ms: int(0).default(5_000),
+    })
+    .prefault({}),
   /** Where the embedded Redis, the generated admin key and sandboxes live. */
   data_dir: z.string().min(1).default(".switchyard"),
   agents: z.record(AgentName, AgentConfig).default({}),

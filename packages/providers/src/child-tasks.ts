@@ -1,5 +1,5 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import { decodeFailure, type ToolDescriptor } from "@switchyard/core";
+import { decodeFailure, SwitchyardError, type ToolDescriptor } from "@switchyard/core";
 import { agentQueueName, type TaskQueues } from "@switchyard/queue";
 import type { CatalogCache } from "@switchyard/store";
 import { agentVisibleTo, type TaskService } from "@switchyard/tasks";
@@ -70,7 +70,16 @@ export class TaskChildRunner implements ChildTaskRunner {
     if (!job) return { task_id, status: "failed", error: { code: "TASK_NOT_FOUND", message: "the child task vanished" } };
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(request.signal.reason instanceof Error ? request.signal.reason : new Error("aborted"));
+      onAbort = () => {
+        // The run was cancelled or timed out: cancel its child too (queued: removed; running: its
+        // worker aborts it). Not when this worker is shutting down: the run is handed back and
+        // resumes from its checkpoint, and the child's result is still wanted.
+        const reason = request.signal.reason;
+        if (!(reason instanceof SwitchyardError && reason.code === "AGENT_UNAVAILABLE")) {
+          this.options.tasks.cancel({ tenant: request.tenant, key_id: `agent_run:${request.parentTaskId}` }, task_id).catch(() => {});
+        }
+        reject(reason instanceof Error ? reason : new Error("aborted"));
+      };
       if (request.signal.aborted) onAbort();
       else request.signal.addEventListener("abort", onAbort, { once: true });
     });

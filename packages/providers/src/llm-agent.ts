@@ -48,6 +48,10 @@ export interface LlmAgentDeps {
   siblings?: ((name: string) => LlmAgent | undefined) | undefined;
   /** How agent runs call catalog tools (child tasks). */
   childTasks?: ChildTaskRunner | undefined;
+  /** Called after every call that reported usage (metrics). */
+  onProviderUsage?:
+    | ((usage: { agent: string; model: string; inputTokens: number; outputTokens: number; costUsd: number }) => void)
+    | undefined;
   logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; debug(obj: object, msg?: string): void };
 }
 
@@ -415,6 +419,13 @@ export class LlmAgent {
     answer: { model: string; usage: { input_tokens: number; output_tokens: number } },
     costUsd: number,
   ): Promise<void> {
+    this.deps.onProviderUsage?.({
+      agent: this.name,
+      model: answer.model,
+      inputTokens: answer.usage.input_tokens,
+      outputTokens: answer.usage.output_tokens,
+      costUsd,
+    });
     try {
       await this.usage?.record({
         tenant,

@@ -6,6 +6,7 @@ import {
   RetryableError,
   type SubmitTaskRequest,
   type SubmitTaskResponse,
+  type TaskCancelRequest,
   type TaskJobData,
   TaskView,
 } from "@switchyard/core";
@@ -43,12 +44,6 @@ export interface SubmitOptions {
 }
 
 export type SubmitResult = SubmitTaskResponse & { replayed: boolean };
-
-/** Message on the cancel channel: workers abort the task if they are running it. */
-export interface TaskCancelRequest {
-  agent: string;
-  task_id: string;
-}
 
 export type CancelResult = { outcome: "cancelled"; task: TaskView } | { outcome: "requested"; task: TaskView };
 

@@ -1,11 +1,15 @@
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import express, { type Request, type Response, Router } from "express";
-import { authenticate, type KeyRing, principalOf } from "../auth.js";
+import { authenticate, type DynamicKeys, type KeyRing, principalOf } from "../auth.js";
 import { httpError } from "../http-errors.js";
 import { createMcpServer, type McpFacadeDeps } from "./mcp-server.js";
 
 export interface McpRouterDeps extends McpFacadeDeps {
   keys: KeyRing;
+  /** Participant agents' keys: they reach /mcp as themselves (`agent_id` in the actor). */
+  participantKeys?: DynamicKeys | undefined;
+  /** API keys created through `POST /api/v1/keys`. */
+  storedKeys?: DynamicKeys | undefined;
   bodyLimitBytes: number;
 }
 
@@ -17,10 +21,15 @@ export interface McpRouterDeps extends McpFacadeDeps {
  */
 export function mcpRouter(deps: McpRouterDeps): Router {
   const router = Router();
-  router.use("/mcp", authenticate(deps.keys));
+  router.use("/mcp", authenticate(deps.keys, deps.storedKeys, deps.participantKeys));
   router.post("/mcp", express.json({ limit: deps.bodyLimitBytes, strict: true }), async (req: Request, res: Response) => {
     const principal = principalOf(req);
-    const server = createMcpServer(deps, { tenant: principal.tenant, role: principal.role, key_id: principal.key_id });
+    const server = createMcpServer(deps, {
+      tenant: principal.tenant,
+      role: principal.role,
+      key_id: principal.key_id,
+      agent_id: principal.agent_id,
+    });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on("close", () => {
       transport.close().catch(() => {});

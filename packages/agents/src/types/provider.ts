@@ -20,6 +20,7 @@ export class ProviderAgentClient implements AgentClient {
       redis: deps.redis,
       prefix: deps.prefix,
       childTasks: deps.childTasks,
+      onProviderUsage: deps.onProviderUsage,
       logger: deps.logger,
       siblings: (other) => {
         const client = deps.agents?.(other);

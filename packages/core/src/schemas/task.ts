@@ -87,3 +87,10 @@ export const SubmitTaskResponse = z.object({
   agent_name: z.string(),
 });
 export type SubmitTaskResponse = z.infer<typeof SubmitTaskResponse>;
+
+/**
+ * Published on the task cancel channel (`<prefix>:tasks:cancel`) by whoever cancels a running
+ * task (the api, the workflow engine); every worker hears it and the one running it aborts it.
+ */
+export const TaskCancelRequest = z.object({ agent: AgentName, task_id: z.string().min(1) });
+export type TaskCancelRequest = z.infer<typeof TaskCancelRequest>;
