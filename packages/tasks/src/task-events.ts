@@ -27,7 +27,6 @@ export interface TaskEventHubOptions {
 export class TaskEventHub {
   private readonly queues = new Map<string, Promise<QueueEvents>>();
   private readonly connections: Redis[] = [];
-  private readonly started = new Set<string>();
   private readonly listeners = new Map<string, Set<TaskEventListener>>();
   private closed = false;
 
@@ -58,14 +57,6 @@ export class TaskEventHub {
     return unsubscribe;
   }
 
-  /**
-   * True when `agent`'s event stream is already being read: a task enqueued before a listener
-   * subscribes in the same synchronous continuation cannot have had an event relayed yet.
-   */
-  streaming(agent: string): boolean {
-    return this.started.has(agent);
-  }
-
   /** Number of tasks with at least one listener (for tests and metrics). */
   get size(): number {
     return this.listeners.size;
@@ -75,7 +66,6 @@ export class TaskEventHub {
     this.closed = true;
     const all = await Promise.allSettled([...this.queues.values()]);
     this.queues.clear();
-    this.started.clear();
     this.listeners.clear();
     await Promise.all(all.map((r) => (r.status === "fulfilled" ? r.value.close().catch(() => {}) : undefined)));
     for (const connection of this.connections.splice(0)) connection.disconnect();
@@ -117,7 +107,6 @@ export class TaskEventHub {
       if (parsed.success) emit(jobId, { type: "progress", event: parsed.data });
     });
     await events.waitUntilReady();
-    this.started.add(agent);
     return events;
   }
 }

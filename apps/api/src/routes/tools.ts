@@ -204,20 +204,14 @@ export function toolsRouter(deps: ToolsRouteDeps, routes: RouteTable): Router {
         },
         () => {},
       );
-    // Called right after the submission resolved: when the queue's events are already streaming,
-    // no event of this task can have been relayed before the listener below is registered, so the
-    // initial read is needed only when the stream starts now (it starts at the stream's end).
-    const streaming = deps.events.streaming(agent);
     const unsubscribe = await deps.events.subscribe(agent, taskId, (event) => {
       if (event.type === "finished" || event.type === "removed") void check();
     });
-    const timer = setTimeout(() => {
-      void check().finally(() => settle(last));
-    }, waitMs);
+    const timer = setTimeout(() => settle(last), waitMs);
     const onClose = () => settle(last);
     res.on("close", onClose);
     try {
-      if (!streaming) await check();
+      await check();
       return await done;
     } finally {
       clearTimeout(timer);
