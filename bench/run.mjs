@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ["tasks"];
+const SCENARIOS = ["tasks", "tools", "llm", "workflows"];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const names = wanted.length > 0 ? wanted : SCENARIOS;
 mkdirSync(path.join(here, "results"), { recursive: true });

@@ -9,12 +9,29 @@ export async function completionWatcher(url, prefix, queue) {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const events = new QueueEvents(queue, { connection, prefix, autorun: true });
   await events.waitUntilReady();
+  // Fallback for an event the watcher never saw (the stream is trimmed to ~10,000 events, so a
+  // watcher lagging under load can miss one): poll the job hash once a second. Counted as `missed`.
+  const reader = new Redis(url, { maxRetriesPerRequest: null });
+  let missed = 0;
+  const poll = setInterval(async () => {
+    const now = Date.now();
+    for (const [jobId, since] of pending) {
+      if (now - since < 2_000) continue;
+      const [finishedOn, failedReason] = await reader.hmget(`${prefix}:${queue}:${jobId}`, "finishedOn", "failedReason");
+      if (finishedOn && waiters.has(jobId)) {
+        missed++;
+        settle(jobId, { ok: !failedReason, at: performance.now(), failedReason });
+      }
+    }
+  }, 1_000);
+  const pending = new Map();
   const waiters = new Map();
   const early = new Map();
   const settle = (jobId, outcome) => {
     const waiter = waiters.get(jobId);
     if (waiter) {
       waiters.delete(jobId);
+      pending.delete(jobId);
       waiter(outcome);
     } else early.set(jobId, outcome);
   };
@@ -27,9 +44,15 @@ export async function completionWatcher(url, prefix, queue) {
         early.delete(jobId);
         return Promise.resolve(done);
       }
+      pending.set(jobId, Date.now());
       return new Promise((resolve) => waiters.set(jobId, resolve));
     },
+    get missed() {
+      return missed;
+    },
     async close() {
+      clearInterval(poll);
+      reader.disconnect();
       await events.close();
       connection.disconnect();
     },

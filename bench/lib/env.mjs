@@ -34,7 +34,9 @@ export function writeConfig(dir, { prefix, agents, limits = {} }) {
 
 /** Starts a CLI role as its own OS process; resolves once `ready` matches its output. */
 export function startProcess(args, env, ready) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // BENCH_CPU_PROF=<dir>: CPU profiles of every Switchyard process (`node --cpu-prof`), written on exit.
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, CLI, ...args], {
     env: { PATH: process.env.PATH, LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -86,4 +88,25 @@ export async function resetCommandStats(url) {
   const redis = new Redis(url);
   await redis.config("RESETSTAT");
   redis.disconnect();
+}
+
+/**
+ * Starts Switchyard as separate OS processes (workers, optionally a coordinator, one api) on
+ * `redisUrl` with its own key prefix; returns the api url and a stop function.
+ */
+export async function startSwitchyard(redisUrl, dir, { prefix, agents, workers = 1, coordinator = false, limits }) {
+  const config = writeConfig(dir, { prefix, agents, limits });
+  const env = { REDIS_URL: redisUrl, LOG_LEVEL: "info" };
+  const workerProcs = await Promise.all(
+    Array.from({ length: workers }, () => startProcess(["worker", "--config", config], env, /worker ready/)),
+  );
+  const coord = coordinator ? await startProcess(["coordinator", "--config", config], env, /coordinator ready/) : undefined;
+  const api = await startProcess(["api", "--config", config], env, /"url":"(http:\/\/[^"]+)"/);
+  return {
+    url: api.match[1],
+    api,
+    workers: workerProcs,
+    coordinator: coord,
+    stop: () => Promise.all([api.stop(), ...workerProcs.map((w) => w.stop()), coord?.stop()]),
+  };
 }

@@ -60,7 +60,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const log = logger.child({ component: "api" });
   const keys = new KeyRing(options.keys);
   if (keys.size === 0) throw new Error("no API keys configured (auth.keys): every request would be refused");
-  const redis = createRedis({ url: options.redisUrl, role: "client", name: "sy-api" });
+  const redis = createRedis({ url: options.redisUrl, role: "client", name: "sy-api", autoPipelining: true });
   const subscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: "sy-api-sub" });
   for (const connection of [redis, subscriber])
     connection.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));

@@ -1,0 +1,37 @@
+import { closedLoop } from "./completions.mjs";
+import { round, summarize } from "./stats.mjs";
+
+/**
+ * Latency at concurrency 1 (serial: where added milliseconds are meaningful) and throughput at
+ * `concurrency` closed loops, after a warm-up. `call(i)` performs one operation.
+ */
+export async function latencyAndThroughput(call, { serial, load, concurrency, warmup }) {
+  let i = 0;
+  const op = () => call(i++);
+  await closedLoop(warmup, Math.min(concurrency, 4), op);
+  const one = await closedLoop(serial, 1, op);
+  const many = await closedLoop(load, concurrency, op);
+  const errors = [...one.errors, ...many.errors];
+  if (errors.length > 0) console.error(`  ${errors.length} errors, first: ${errors[0]}`);
+  return {
+    serial: summarize(one.latencies),
+    load: summarize(many.latencies),
+    perSecond: round((many.latencies.length / many.wallMs) * 1_000, 0),
+    errors: errors.length,
+  };
+}
+
+/** One table row per path; `added` is the serial p50 above the first (direct) row. */
+export function comparisonRows(results, concurrency) {
+  const base = results[0][1];
+  return results.map(([name, r]) => ({
+    path: name,
+    "c=1 p50 ms": r.serial.p50,
+    "c=1 p95 ms": r.serial.p95,
+    "c=1 p99 ms": r.serial.p99,
+    "added p50 ms": r === base ? "—" : round(r.serial.p50 - base.serial.p50, 2),
+    [`c=${concurrency} req/s`]: r.perSecond,
+    [`c=${concurrency} p50 ms`]: r.load.p50,
+    errors: r.errors,
+  }));
+}
