@@ -28,6 +28,7 @@ describe("task API", () => {
           slow: { type: "mock", concurrency: 1, capabilities: ["single"] },
         },
         limits: { backoff_ms: 50 },
+        auth: { agent_url_allowlist: ["http://127.0.0.1"] },
       },
     });
   });

@@ -9,6 +9,9 @@ import { ADMIN_KEY, EVERYTHING_SERVER } from "../helpers/stack.js";
 export interface ClusterConfig {
   agents?: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  /** Merged over `{ keys: [admin key] }` (pass `keys` to replace them). */
+  auth?: Record<string, unknown>;
+  server?: Record<string, unknown>;
 }
 
 /** A config file of the scenario's own: unique prefix, an admin key, fast stalled-job recovery. */
@@ -19,9 +22,9 @@ export function writeClusterConfig(options: ClusterConfig = {}): { file: string;
   writeFileSync(
     file,
     JSON.stringify({
-      server: { host: "127.0.0.1", port: 0 },
+      server: { host: "127.0.0.1", port: 0, ...options.server },
       redis: { prefix },
-      auth: { keys: [{ key: ADMIN_KEY, role: "admin", tenant: "chaos" }] },
+      auth: { keys: [{ key: ADMIN_KEY, role: "admin", tenant: "chaos" }], ...options.auth },
       limits: {
         lock_duration_ms: 2_000,
         stalled_interval_ms: 1_000,
@@ -40,14 +43,18 @@ export function writeClusterConfig(options: ClusterConfig = {}): { file: string;
   return { file, prefix };
 }
 
-export async function startApi(config: string, redisUrl: string): Promise<{ process: CliProcess; url: string; client: ApiClient }> {
-  const proc = spawnCli(["api", "--config", config], { env: { REDIS_URL: redisUrl } });
+export async function startApi(
+  config: string,
+  redisUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ process: CliProcess; url: string; client: ApiClient }> {
+  const proc = spawnCli(["api", "--config", config], { env: { REDIS_URL: redisUrl, ...env } });
   const [, url] = await proc.waitFor(/"url":"(http:\/\/[^"]+)"/);
   return { process: proc, url: url as string, client: apiClient(url as string, ADMIN_KEY) };
 }
 
-export async function startWorker(config: string, redisUrl: string): Promise<CliProcess> {
-  const proc = spawnCli(["worker", "--config", config], { env: { REDIS_URL: redisUrl } });
+export async function startWorker(config: string, redisUrl: string, env: Record<string, string> = {}): Promise<CliProcess> {
+  const proc = spawnCli(["worker", "--config", config], { env: { REDIS_URL: redisUrl, ...env } });
   await proc.waitFor(/worker ready/);
   return proc;
 }

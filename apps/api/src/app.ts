@@ -18,7 +18,7 @@ import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
 import { type AdminMount, adminRouter } from "./admin.js";
 import { authenticate, type DynamicKeys, type KeyRing, StoredKeyCache } from "./auth.js";
-import { auditTrail, rateLimit } from "./guards.js";
+import { auditTrail, rateLimit, sseLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { mcpRouter } from "./mcp/mcp-router.js";
 import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
@@ -39,6 +39,7 @@ import { toolsRouter } from "./routes/tools.js";
 import { usageRouter } from "./routes/usage.js";
 import { workflowsRouter } from "./routes/workflows.js";
 import { uiRouter } from "./ui/ui-router.js";
+import { jsonDepthLimit, utf8JsonOnly } from "./validation.js";
 
 export interface AppDeps {
   config: SwitchyardConfig;
@@ -109,7 +110,10 @@ export function createApp(deps: AppDeps): ApiApp {
   api.use(authenticate(deps.keys, storedKeys, deps.participantKeys));
   api.use(auditTrail(deps.audit, deps.logger));
   api.use(rateLimit(deps.rateLimiter, deps.config.limits.rate_limit));
+  api.use(utf8JsonOnly());
   api.use(express.json({ limit: deps.config.server.body_limit_bytes, strict: true }));
+  api.use(jsonDepthLimit(deps.config.server.json_max_depth));
+  api.use(sseLimit(deps.config.limits.sse_connections_per_key));
   api.use(agentsRouter({ ...deps, breakers: new CircuitBreakerStore(deps.redis, new Keys(deps.config.redis.prefix)) }, routes));
   api.use(
     toolsRouter(
@@ -133,7 +137,14 @@ export function createApp(deps: AppDeps): ApiApp {
   if (deps.participantTools) api.use(participantsRouter(deps.participantTools, routes));
   api.use((req, _res, next) => next(httpError("ROUTE_NOT_FOUND", `no route ${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}`)));
 
-  app.use(mcpRouter({ ...deps, storedKeys, bodyLimitBytes: deps.config.server.body_limit_bytes }));
+  app.use(
+    mcpRouter({
+      ...deps,
+      storedKeys,
+      bodyLimitBytes: deps.config.server.body_limit_bytes,
+      jsonMaxDepth: deps.config.server.json_max_depth,
+    }),
+  );
 
   app.use(API_PREFIX, api);
   // `/api` is an alias of the current version.

@@ -167,13 +167,17 @@ export function authenticate(keys: KeyRing, ...dynamic: (DynamicKeys | undefined
   };
 }
 
-export function requireRole(role: Role) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+/** A role guard; carries its role so route listings (OpenAPI, the auth tests) can read it back. */
+export type RoleGuard = ((req: Request, res: Response, next: NextFunction) => void) & { requiredRole: Role };
+
+export function requireRole(role: Role): RoleGuard {
+  const guard = (req: Request, _res: Response, next: NextFunction): void => {
     const principal = req.principal;
     if (!principal) next(httpError("UNAUTHORIZED", "missing API key"));
     else if (RANK[principal.role] < RANK[role]) next(httpError("FORBIDDEN", `requires the ${role} role`));
     else next();
   };
+  return Object.assign(guard, { requiredRole: role });
 }
 
 export function principalOf(req: Request): Principal {

@@ -56,3 +56,33 @@ export function auditTrail(audit: AuditLog, log: ErrorLog) {
     next();
   };
 }
+
+/**
+ * Caps the Server-Sent Event streams one key holds open in this process (`limits.sse_connections_per_key`):
+ * over it, 429 RATE_LIMITED. A slot is freed when the response closes, however it ends.
+ */
+const EVENT_STREAM = /^\/(tasks|runs)\/[^/]+\/events\/?$/;
+
+export function sseLimit(maxPerKey: number) {
+  const open = new Map<string, number>();
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const key = req.principal?.key_id;
+    if (!key || maxPerKey <= 0 || req.method !== "GET" || !EVENT_STREAM.test(req.path)) {
+      next();
+      return;
+    }
+    const count = open.get(key) ?? 0;
+    if (count >= maxPerKey)
+      throw new RetryableError("RATE_LIMITED", `at most ${maxPerKey} concurrent event streams per API key`, {
+        retryAfterMs: 1_000,
+        details: { sse_connections_per_key: maxPerKey },
+      });
+    open.set(key, count + 1);
+    res.once("close", () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left <= 0) open.delete(key);
+      else open.set(key, left);
+    });
+    next();
+  };
+}

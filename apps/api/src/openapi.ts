@@ -74,7 +74,7 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
       ...(spec.role === null
         ? { security: [] }
         : spec.undocumented
-          ? { "x-switchyard-undocumented": true }
+          ? { "x-switchyard-undocumented": true, "x-switchyard-role": spec.role }
           : { "x-switchyard-role": spec.role }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(spec.body

@@ -65,7 +65,7 @@ export class RouteTable {
 }
 
 interface Layer {
-  route?: { path: unknown; methods: Record<string, boolean> };
+  route?: { path: unknown; methods: Record<string, boolean>; stack?: Array<{ handle?: { requiredRole?: Role } }> };
   handle?: { stack?: Layer[] };
   rawPath?: unknown;
 }
@@ -74,12 +74,14 @@ interface Layer {
  * Every route an Express router serves, nested routers included (method + Express path). Lets
  * the OpenAPI document list routes that were added with `router.get` instead of the table.
  */
-export function expressRoutes(router: Router, prefix = ""): Array<{ method: string; path: string }> {
-  const out: Array<{ method: string; path: string }> = [];
+export function expressRoutes(router: Router, prefix = ""): Array<{ method: string; path: string; role?: Role }> {
+  const out: Array<{ method: string; path: string; role?: Role }> = [];
   for (const layer of (router as unknown as { stack: Layer[] }).stack) {
     if (layer.route && typeof layer.route.path === "string") {
+      // The route's `requireRole` guard names its role.
+      const role = layer.route.stack?.find((inner) => inner.handle?.requiredRole)?.handle?.requiredRole;
       for (const [method, on] of Object.entries(layer.route.methods))
-        if (on && method !== "_all") out.push({ method, path: `${prefix}${layer.route.path}` });
+        if (on && method !== "_all") out.push({ method, path: `${prefix}${layer.route.path}`, ...(role ? { role } : {}) });
     } else if (layer.handle?.stack) {
       const mount = typeof layer.rawPath === "string" && layer.rawPath !== "/" ? layer.rawPath : "";
       out.push(...expressRoutes(layer.handle as unknown as Router, `${prefix}${mount}`));
@@ -93,7 +95,7 @@ export function undeclaredRoutes(table: RouteTable, router: Router): RouteSpec[]
   const declared = new Set(table.specs.map((spec) => `${spec.method} ${spec.path}`));
   const seen = new Set<string>();
   const extra: RouteSpec[] = [];
-  for (const { method, path } of expressRoutes(router)) {
+  for (const { method, path, role } of expressRoutes(router)) {
     const key = `${method} ${path}`;
     if (declared.has(key) || seen.has(key) || !["get", "post", "delete", "put", "patch"].includes(method)) continue;
     seen.add(key);
@@ -104,7 +106,7 @@ export function undeclaredRoutes(table: RouteTable, router: Router): RouteSpec[]
       operationId: `${method}${path.replace(/[^A-Za-z0-9]+/g, "_")}`,
       summary: `${method.toUpperCase()} ${path}`,
       tag: "Other",
-      role: "viewer",
+      role: role ?? "viewer",
       params,
       responses: { 200: { description: "Success" } },
       undocumented: true,

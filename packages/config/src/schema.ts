@@ -186,6 +186,8 @@ export const SwitchyardConfig = z.strictObject({
       port: int(0).default(8080),
       /** Largest accepted request body, in bytes. */
       body_limit_bytes: int(1024).default(1_048_576),
+      /** JSON request bodies nested deeper than this are refused (400). */
+      json_max_depth: int(4).default(64),
     })
     .prefault({}),
   redis: z
@@ -209,6 +211,13 @@ export const SwitchyardConfig = z.strictObject({
       keys: z.array(ApiKeyConfig).default([]),
       /** Whether agents that run a command (stdio MCP) may be registered through the API. */
       allow_stdio_registration: bool().default(true),
+      /**
+       * Where agents registered through the API by a non-admin key may point (MCP `url`, REST and
+       * provider `base_url`). Each entry is a host (`api.example.com`, any scheme and port) or a URL
+       * prefix (`https://mcp.example.com:8443/tools`: same scheme, host, port when given, and path
+       * prefix). Empty: operators may register no URL agents; admins are never restricted.
+       */
+      agent_url_allowlist: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   limits: z
@@ -241,6 +250,8 @@ export const SwitchyardConfig = z.strictObject({
       invoke_wait_ms: int(0).default(30_000),
       /** Entries kept in each tenant's audit stream (approximate cap). */
       audit_max_entries: int(100).default(100_000),
+      /** Concurrent Server-Sent Event streams one API key may hold open per api process (429 over it); 0 = no cap. */
+      sse_connections_per_key: int(0).default(32),
       /** How often the coordinator sweeps (catalog liveness, task-index retention). */
       housekeeping_interval_ms: int(1_000).default(30_000),
     })

@@ -18,7 +18,7 @@ const errorOf = (text: string, env: Record<string, string> = {}): ConfigError =>
 describe("config loading", () => {
   it("fills defaults for an empty file", () => {
     const config = parse("");
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, body_limit_bytes: 1_048_576 });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, body_limit_bytes: 1_048_576, json_max_depth: 64 });
     expect(config.redis.prefix).toBe("sy");
     expect(config.agents).toEqual({});
   });

@@ -2,6 +2,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import express, { type Request, type Response, Router } from "express";
 import { authenticate, type DynamicKeys, type KeyRing, principalOf } from "../auth.js";
 import { httpError } from "../http-errors.js";
+import { jsonDepthLimit, utf8JsonOnly } from "../validation.js";
 import { createMcpServer, type McpFacadeDeps } from "./mcp-server.js";
 
 export interface McpRouterDeps extends McpFacadeDeps {
@@ -11,6 +12,8 @@ export interface McpRouterDeps extends McpFacadeDeps {
   /** API keys created through `POST /api/v1/keys`. */
   storedKeys?: DynamicKeys | undefined;
   bodyLimitBytes: number;
+  /** Deeper JSON bodies are refused (400) before the MCP server sees them. */
+  jsonMaxDepth: number;
 }
 
 /**
@@ -22,22 +25,28 @@ export interface McpRouterDeps extends McpFacadeDeps {
 export function mcpRouter(deps: McpRouterDeps): Router {
   const router = Router();
   router.use("/mcp", authenticate(deps.keys, deps.storedKeys, deps.participantKeys));
-  router.post("/mcp", express.json({ limit: deps.bodyLimitBytes, strict: true }), async (req: Request, res: Response) => {
-    const principal = principalOf(req);
-    const server = createMcpServer(deps, {
-      tenant: principal.tenant,
-      role: principal.role,
-      key_id: principal.key_id,
-      agent_id: principal.agent_id,
-    });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on("close", () => {
-      transport.close().catch(() => {});
-      server.close().catch(() => {});
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
-  });
+  router.post(
+    "/mcp",
+    utf8JsonOnly(),
+    express.json({ limit: deps.bodyLimitBytes, strict: true }),
+    jsonDepthLimit(deps.jsonMaxDepth),
+    async (req: Request, res: Response) => {
+      const principal = principalOf(req);
+      const server = createMcpServer(deps, {
+        tenant: principal.tenant,
+        role: principal.role,
+        key_id: principal.key_id,
+        agent_id: principal.agent_id,
+      });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on("close", () => {
+        transport.close().catch(() => {});
+        server.close().catch(() => {});
+      });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    },
+  );
   router.all("/mcp", (req, res, next) => {
     res.setHeader("Allow", "POST");
     next(httpError("METHOD_NOT_ALLOWED", `${req.method} /mcp is not supported: this endpoint is stateless (POST only)`));

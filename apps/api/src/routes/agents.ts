@@ -7,6 +7,7 @@ import { principalOf } from "../auth.js";
 import { httpError } from "../http-errors.js";
 import type { RouteTable } from "../route-table.js";
 import { AgentList, AgentView, RegisterAgentRequest } from "../schemas.js";
+import { agentUrls, urlAllowed } from "../url-policy.js";
 
 export interface AgentsRouteDeps {
   config: SwitchyardConfig;
@@ -111,7 +112,8 @@ export function agentsRouter(deps: AgentsRouteDeps, routes: RouteTable): Router 
       summary: "Register an agent at run time",
       description:
         "Workers start serving it within seconds. Credentials in `config` are stored but never returned. " +
-        "Agents that run a command (stdio MCP) need the admin role and `auth.allow_stdio_registration`.",
+        "Agents that run a command (stdio MCP) need the admin role and `auth.allow_stdio_registration`. " +
+        "A non-admin key may only point an agent (MCP `url`, REST or provider `base_url`) at URLs in `auth.agent_url_allowlist`.",
       tag: "Agents",
       role: "operator",
       body: RegisterAgentRequest,
@@ -127,6 +129,14 @@ export function agentsRouter(deps: AgentsRouteDeps, routes: RouteTable): Router 
         if (!deps.config.auth.allow_stdio_registration)
           throw httpError("FORBIDDEN", "registering agents that run a command is disabled (auth.allow_stdio_registration)");
         if (principal.role !== "admin") throw httpError("FORBIDDEN", "registering an agent that runs a command requires the admin role");
+      }
+      if (principal.role !== "admin") {
+        const refused = agentUrls(config).filter((url) => !urlAllowed(url, deps.config.auth.agent_url_allowlist));
+        if (refused.length > 0)
+          throw httpError("FORBIDDEN", "the agent's URL is outside auth.agent_url_allowlist; only an admin may register it", {
+            // Hosts only: a URL's userinfo or query may carry a credential.
+            hosts: refused.map((url) => URL.parse(url)?.host ?? "(invalid)"),
+          });
       }
       if (await deps.agents.get(body.name)) throw httpError("CONFLICT", `an agent named '${body.name}' already exists`);
       const added = await deps.registry.add({

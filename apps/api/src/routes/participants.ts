@@ -1,5 +1,5 @@
 import type { OrchestrationTool, ToolActor } from "@switchyard/core";
-import { Router } from "express";
+import { type Request, Router } from "express";
 import { principalOf, requireRole } from "../auth.js";
 import type { RouteTable } from "../route-table.js";
 import { parseOr400 } from "../validation.js";
@@ -23,7 +23,8 @@ export function participantsRouter(tools: readonly OrchestrationTool[], routes?:
       responses: { 200: { description: "The tool's result" } },
     });
     router.post(`/participants/${tool.name}`, requireRole(tool.role), async (req, res) => {
-      const input = parseOr400(tool.input, req.body ?? {}, "body");
+      // No body at all is `{}`; a body that was not JSON (another Content-Type) is refused, not ignored.
+      const input = parseOr400(tool.input, req.body ?? (hasBody(req) ? undefined : {}), "body");
       const principal = principalOf(req);
       const actor: ToolActor = { tenant: principal.tenant, role: principal.role, key_id: principal.key_id, agent_id: principal.agent_id };
       const gone = new AbortController();
@@ -40,4 +41,9 @@ export function participantsRouter(tools: readonly OrchestrationTool[], routes?:
     });
   });
   return router;
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }

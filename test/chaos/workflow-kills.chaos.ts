@@ -6,11 +6,12 @@ import { parseConfigObject } from "@switchyard/config";
 import { createLogger } from "@switchyard/observability";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { type CliProcess, spawnCli } from "./helpers/cli.js";
-import { apiClient } from "./helpers/http.js";
-import { connect, deletePrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
-import { waitFor } from "./helpers/wait.js";
-import { define } from "./helpers/workflows.js";
+import { type CliProcess, spawnCli } from "../helpers/cli.js";
+import { apiClient } from "../helpers/http.js";
+import { connect, deletePrefix, redisUrl, uniquePrefix } from "../helpers/redis.js";
+import { waitFor } from "../helpers/wait.js";
+import { define } from "../helpers/workflows.js";
+import { report } from "./report.js";
 
 const RUNS = 50;
 const KEY = "chaos-admin-key-0123456789";
@@ -70,7 +71,9 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
     await child.waitFor(role === "coordinator" ? /coordinator ready/ : /worker ready/, 30_000);
     return child;
   };
+  let kills = 0;
   const kill = async (child: CliProcess) => {
+    kills++;
     child.child.kill("SIGKILL");
     await child.exited;
     processes.delete(child);
@@ -131,6 +134,9 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
     expect(new Set(killed).size).toBe(3);
 
     const runs = await waitFor(finished, { timeoutMs: 120_000, intervalMs: 250, what: "all chaos runs to finish" });
+    const right = runs.filter(
+      (run, n) => run.status === "completed" && JSON.stringify(run.output) === JSON.stringify({ e: { echo: { v: (4 * n + 3) * 10 } } }),
+    );
     for (const [n, run] of runs.entries()) {
       expect(run.status, JSON.stringify(run.error ?? run.steps.filter((s: any) => s.status !== "completed"))).toBe("completed");
       expect(run.output).toEqual({ e: { echo: { v: (4 * n + 3) * 10 } } });
@@ -165,6 +171,16 @@ describe("workflow chaos: coordinator and worker killed mid-run", () => {
         else retried += 1;
       }
     }
+    report({
+      scenario: "workflow runs: coordinators + workers SIGKILLed",
+      operations: RUNS * WORKFLOW.steps.length,
+      faults_injected: kills,
+      tasks_accepted: RUNS,
+      tasks_completed: right.length,
+      lost: RUNS - right.length,
+      duplicates: retried,
+      violations: 0,
+    });
     // Retries happen only for tasks a killed worker held; far fewer than all steps.
     expect(retried).toBeLessThan(RUNS * 10);
   });
