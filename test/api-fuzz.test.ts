@@ -1,35 +1,11 @@
-import { request } from "node:http";
 import { Queue } from "bullmq";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RawRequest, sendRaw } from "./helpers/http.js";
 import { connect } from "./helpers/redis.js";
 import { OPERATOR_KEY, type Stack, startStack, VIEWER_KEY } from "./helpers/stack.js";
 
-interface Sent {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string | undefined;
-}
-
-/** Raw HTTP (no client-side JSON handling), so malformed bodies reach the server as they are. */
-function send(base: string, req: Sent): Promise<{ status: number; contentType: string; text: string }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const r = request({ host: url.hostname, port: url.port, method: req.method, path: req.path, headers: req.headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => {
-        text += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), text }));
-    });
-    r.on("error", reject);
-    if (req.body !== undefined) r.setHeader("content-length", Buffer.byteLength(req.body));
-    if (req.body !== undefined) r.write(req.body);
-    r.end();
-  });
-}
+type Sent = RawRequest;
 
 const printable = (max: number) => fc.stringMatching(new RegExp(`^[\\x20-\\x7e]{0,${max}}$`));
 const segment = fc.oneof(
@@ -136,7 +112,7 @@ describe("API under random and malformed requests (property-based)", () => {
   it("answers every one with a JSON 4xx error, stays up, and enqueues nothing", async () => {
     await fc.assert(
       fc.asyncProperty(request_, async (req) => {
-        const response = await send(stack.url, req);
+        const response = await sendRaw(stack.url, req);
         const label = `${req.method} ${req.path} → ${response.status} ${response.text.slice(0, 200)}`;
         expect(response.status, label).toBeGreaterThanOrEqual(400);
         expect(response.status, label).toBeLessThan(500);
@@ -151,7 +127,7 @@ describe("API under random and malformed requests (property-based)", () => {
       { numRuns: 400 },
     );
     // Still up and still working.
-    expect((await send(stack.url, { method: "GET", path: "/healthz", headers: {} })).status).toBe(200);
+    expect((await sendRaw(stack.url, { method: "GET", path: "/healthz", headers: {} })).status).toBe(200);
     const queue = new Queue("agent.mock", { connection: redis, prefix: stack.prefix });
     const counts = await queue.getJobCounts();
     await queue.close();

@@ -1,41 +1,13 @@
-import { request } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RawRequest, type RawResponse, sendRaw } from "../helpers/http.js";
 import { connect } from "../helpers/redis.js";
 import { ADMIN_KEY, OPERATOR_KEY, type Stack, startStack, VIEWER_KEY } from "../helpers/stack.js";
 import { report } from "./report.js";
 import { type Operation, operations } from "./routes.js";
 
-interface Sent {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string | undefined;
-}
-interface Got {
-  status: number;
-  contentType: string;
-  text: string;
-}
-
-/** Raw HTTP, so malformed bodies and paths reach the server exactly as generated. */
-function send(base: string, req: Sent): Promise<Got> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const r = request({ host: url.hostname, port: url.port, method: req.method, path: req.path, headers: req.headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => {
-        text += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), text }));
-    });
-    r.on("error", reject);
-    if (req.body !== undefined) r.setHeader("content-length", Buffer.byteLength(req.body));
-    if (req.body !== undefined) r.write(req.body);
-    r.end();
-  });
-}
+type Sent = RawRequest;
+type Got = RawResponse;
 
 /** Percent-encodes every byte (lone surrogates included, as UTF-8 replacement bytes). */
 const pct = (s: string) => [...Buffer.from(s, "utf8")].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
@@ -381,7 +353,7 @@ describe("hostile input: every REST route and /mcp", () => {
     await fc.assert(
       fc.asyncProperty(restRequest(ops), async (req) => {
         fuzzed++;
-        const got = await send(stack.url, req);
+        const got = await sendRaw(stack.url, req);
         const label = `${req.method} ${req.path.slice(0, 120)} [${(req.body ?? "").slice(0, 80)}] → ${got.status} ${got.text.slice(0, 160)}`;
         outcomes[got.status] = (outcomes[got.status] ?? 0) + 1;
         const isJsonError = got.contentType.includes("application/json") && /"error_code"/.test(got.text);
@@ -397,7 +369,7 @@ describe("hostile input: every REST route and /mcp", () => {
     );
     const after = await state();
     const changed = after.filter((k) => !before.includes(k)).concat(before.filter((k) => !after.includes(k)));
-    expect((await send(stack.url, { method: "GET", path: "/healthz", headers: {} })).status).toBe(200);
+    expect((await sendRaw(stack.url, { method: "GET", path: "/healthz", headers: {} })).status).toBe(200);
     report({
       scenario: "hostile input: REST routes",
       operations: fuzzed,
@@ -410,7 +382,7 @@ describe("hostile input: every REST route and /mcp", () => {
     expect(violations.slice(0, 10)).toEqual([]);
     expect(changed).toEqual([]);
     // Absurd nesting in an otherwise valid submission is refused, not run (server.json_max_depth).
-    const deepTask = await send(stack.url, {
+    const deepTask = await sendRaw(stack.url, {
       method: "POST",
       path: "/api/v1/tasks",
       headers: { authorization: `Bearer ${OPERATOR_KEY}`, "content-type": "application/json" },
@@ -419,7 +391,7 @@ describe("hostile input: every REST route and /mcp", () => {
     expect(deepTask.status).toBe(400);
     expect(await state()).toEqual(after);
     // The detector is live: a real submission does change state.
-    await send(stack.url, {
+    await sendRaw(stack.url, {
       method: "POST",
       path: "/api/v1/tasks",
       headers: { authorization: `Bearer ${OPERATOR_KEY}`, "content-type": "application/json" },
@@ -429,7 +401,7 @@ describe("hostile input: every REST route and /mcp", () => {
   });
 
   it("/mcp: JSON-RPC errors (or a JSON 4xx) for hostile bodies, never a 5xx, and no state change", async () => {
-    const list = await send(stack.url, {
+    const list = await sendRaw(stack.url, {
       method: "POST",
       path: "/mcp",
       headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
@@ -454,7 +426,7 @@ describe("hostile input: every REST route and /mcp", () => {
         ),
         async (body, key, accept) => {
           fuzzed++;
-          const got = await send(stack.url, {
+          const got = await sendRaw(stack.url, {
             method: "POST",
             path: "/mcp",
             headers: { authorization: `Bearer ${key}`, "content-type": "application/json", accept },
@@ -477,7 +449,7 @@ describe("hostile input: every REST route and /mcp", () => {
     );
     const after = await state();
     const changed = after.filter((k) => !before.includes(k)).concat(before.filter((k) => !after.includes(k)));
-    expect((await send(stack.url, { method: "GET", path: "/healthz", headers: {} })).status).toBe(200);
+    expect((await sendRaw(stack.url, { method: "GET", path: "/healthz", headers: {} })).status).toBe(200);
     report({
       scenario: "hostile input: /mcp JSON-RPC",
       operations: fuzzed,
@@ -486,7 +458,7 @@ describe("hostile input: every REST route and /mcp", () => {
       outcomes,
     });
     // The detector is live: a real submission through /mcp does change state.
-    await send(stack.url, {
+    await sendRaw(stack.url, {
       method: "POST",
       path: "/mcp",
       headers: {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -38,3 +39,35 @@ export function apiClient(baseUrl: string, key?: string) {
   };
 }
 export type ApiClient = ReturnType<typeof apiClient>;
+
+export interface RawRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+}
+
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+/** Raw HTTP with no client-side JSON handling, so malformed bodies and paths reach the server as they are. */
+export function sendRaw(base: string, req: RawRequest): Promise<RawResponse> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const r = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.path, headers: req.headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        text += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), text }));
+    });
+    r.on("error", reject);
+    if (req.body !== undefined) r.setHeader("content-length", Buffer.byteLength(req.body));
+    if (req.body !== undefined) r.write(req.body);
+    r.end();
+  });
+}
