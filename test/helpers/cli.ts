@@ -23,6 +23,15 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Every CLI process a test started and has not seen exit. A test that throws before its clean-up
+ * must not leave workers running after the run: they are SIGKILLed when this test process exits.
+ */
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
 /** Starts a long-running CLI command (start, api, worker, coordinator) as a real OS process. */
 export function spawnCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
@@ -30,6 +39,8 @@ export function spawnCli(args: string[], options: { env?: Record<string, string 
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   let output = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
