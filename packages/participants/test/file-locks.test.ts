@@ -3,18 +3,7 @@ import { createParticipants, normalizeLockPath, type Participants } from "@switc
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, deletePrefix, uniquePrefix } from "../../../test/helpers/redis.js";
-
-const SETTINGS = {
-  heartbeat_ttl_ms: 30_000,
-  offline_grace_ms: 1_000,
-  sweep_every_ms: 1_000,
-  max_claimed_tasks: 5,
-  max_messages_per_minute: 100,
-  message_redeliver_after_ms: 1_000,
-  max_lock_ttl_ms: 60_000,
-  max_wait_ms: 30_000,
-  key_cache_ms: 0,
-};
+import { SETTINGS } from "./settings.js";
 
 describe("file locks", () => {
   const prefix = uniquePrefix("locks");

@@ -171,13 +171,8 @@ export const ItemState = z.object({
 });
 export type ItemState = z.infer<typeof ItemState>;
 
-export const StepState = z.object({
-  status: StepStatus,
-  output: z.unknown().optional(),
-  error: StepError.optional(),
-  attempts: z.number().int().default(0),
-  started_at: z.number().int().optional(),
-  finished_at: z.number().int().optional(),
+/** A step: an item's state, plus what fan-out, decomposition and participants add. */
+export const StepState = ItemState.extend({
   /** foreach / decompose: the list fanned out over and one state per item. */
   items: z.array(ItemState).optional(),
   item_values: z.array(z.unknown()).optional(),
