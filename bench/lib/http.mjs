@@ -1,36 +1,23 @@
-import http from "node:http";
+import { Pool } from "undici";
 
-/** A keep-alive JSON client with a fixed socket pool: the lowest-overhead way Node speaks HTTP. */
+/**
+ * A keep-alive JSON client with a fixed connection pool, on undici (the load generator the issue
+ * names): it costs a fraction of node:http's CPU per request, which matters on a 2-core machine
+ * where the load generator shares the CPUs with the system it measures.
+ */
 export function keepAliveClient(baseUrl, key, sockets = 64) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
-  const url = new URL(baseUrl);
-  const request = (method, path, body) =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = http.request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          method,
-          path,
-          headers: {
-            authorization: `Bearer ${key}`,
-            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
-          },
-        },
-        (res) => {
-          const chunks = [];
-          res.on("data", (c) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString();
-            resolve({ status: res.statusCode, body: text ? JSON.parse(text) : undefined });
-          });
-        },
-      );
-      req.on("error", reject);
-      if (payload) req.write(payload);
-      req.end();
+  const pool = new Pool(baseUrl, { connections: sockets, pipelining: 1, keepAliveTimeout: 60_000 });
+  const authorization = `Bearer ${key}`;
+  const request = async (method, path, body) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const res = await pool.request({
+      method,
+      path,
+      headers: payload === undefined ? { authorization } : { authorization, "content-type": "application/json" },
+      body: payload,
     });
-  return { request, close: () => agent.destroy() };
+    const text = await res.body.text();
+    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
+  };
+  return { request, close: () => pool.close() };
 }

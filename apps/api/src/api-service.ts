@@ -14,14 +14,13 @@ import {
   Keys,
   RateLimiter,
 } from "@switchyard/store";
-import { AgentDirectory, agentVisibleTo, createTaskService, TaskEventHub } from "@switchyard/tasks";
+import { AgentDirectory, agentVisibleTo, createTaskService, TaskCalls, TaskEventHub } from "@switchyard/tasks";
 import { ContextStore, decompositionTools, RunStore, WorkflowService, workflowTools } from "@switchyard/workflow";
 import { Queue } from "bullmq";
 import { createApp } from "./app.js";
 import { KeyRing } from "./auth.js";
 import { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
 import { coreOrchestrationTools } from "./mcp/orchestration-tools.js";
-import { TaskWaiter } from "./mcp/task-waiter.js";
 import { createParticipantTooling } from "./participant-tooling.js";
 import { taskPort } from "./task-port.js";
 import { joinToolsByName } from "./tool-union.js";
@@ -133,7 +132,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
         onInvalid: (error) => log.warn({ err: error.message }, "config file changed but is invalid; keeping the current agents"),
       })
     : undefined;
-  const waiter = new TaskWaiter({ redisUrl: options.redisUrl, prefix: config.redis.prefix, queues });
+  const calls = new TaskCalls(tasks, events);
   // Other features append their MCP tools here.
   const metrics = options.metrics ?? new SwitchyardMetrics({ defaultLabels: { service: "api" } });
   const participants = createParticipantTooling({
@@ -147,7 +146,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const workflowOrchestration = [...decompositionTools(config, taskPort(tasks, queues)), ...workflowTools(workflows)];
   const orchestration = new OrchestrationToolRegistry().add(
     // Features may share a verb (delegate_subtask): same-named tools become one with a union input.
-    ...joinToolsByName([...coreOrchestrationTools({ config, catalog, tasks, waiter }), ...workflowOrchestration, ...participants.tools]),
+    ...joinToolsByName([...coreOrchestrationTools({ config, catalog, tasks, calls }), ...workflowOrchestration, ...participants.tools]),
   );
   const allQueues = () => [...queues.all(), coordinatorQueue] as Queue[];
   registerQueueMetrics(metrics, allQueues, { cacheMs: config.metrics.queue_cache_ms });
@@ -178,7 +177,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
     audit: new AuditLog(redis, storeKeys, config.limits.audit_max_entries),
     apiKeys: new ApiKeyStore(redis, storeKeys),
     orchestration,
-    waiter,
+    calls,
     participantKeys: participants.keys,
     participantTools: participants.tools,
   });
@@ -232,7 +231,6 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
       });
       await events.close();
       configWatch?.close();
-      await waiter.close();
       await queues.close();
       await coordinatorQueue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);

@@ -12,7 +12,7 @@ import {
   Keys,
   type RateLimiter,
 } from "@switchyard/store";
-import type { AgentDirectory, Scheduler, TaskEventHub, TaskService } from "@switchyard/tasks";
+import type { AgentDirectory, Scheduler, TaskCalls, TaskEventHub, TaskService } from "@switchyard/tasks";
 import type { WorkflowService } from "@switchyard/workflow";
 import type { Queue } from "bullmq";
 import express, { type Express, Router } from "express";
@@ -22,7 +22,6 @@ import { auditTrail, rateLimit, sseLimit } from "./guards.js";
 import { errorHandler, httpError } from "./http-errors.js";
 import { mcpRouter } from "./mcp/mcp-router.js";
 import type { OrchestrationToolRegistry } from "./mcp/orchestration-registry.js";
-import type { TaskWaiter } from "./mcp/task-waiter.js";
 import { observeRequests } from "./observe.js";
 import { API_PREFIX, openApiDocument } from "./openapi.js";
 import { RouteTable, undeclaredRoutes } from "./route-table.js";
@@ -65,7 +64,8 @@ export interface AppDeps {
   orchestrationTools?: readonly OrchestrationTool[];
   /** Tools `/mcp` offers besides the aggregated agent tools. */
   orchestration: OrchestrationToolRegistry;
-  waiter: TaskWaiter;
+  /** Submit-and-wait (REST /invoke, MCP tools/call). */
+  calls: TaskCalls;
   metrics: SwitchyardMetrics;
   /** Everything `/readyz` checks. */
   readiness: () => Promise<ReadinessChecks>;
@@ -120,8 +120,7 @@ export function createApp(deps: AppDeps): ApiApp {
       {
         catalog: deps.catalog,
         agents: deps.agents,
-        tasks: deps.tasks,
-        events: deps.events,
+        calls: deps.calls,
         invokeWaitMs: deps.config.limits.invoke_wait_ms,
       },
       routes,

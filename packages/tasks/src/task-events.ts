@@ -6,7 +6,8 @@ import type { Redis } from "ioredis";
 /** What happened to a task, as relayed from its queue's event stream. */
 export type TaskQueueEvent =
   | { type: "queued" | "running" | "removed" }
-  | { type: "finished"; outcome: "completed" | "failed" }
+  | { type: "finished"; outcome: "completed"; result: unknown }
+  | { type: "finished"; outcome: "failed" }
   | { type: "progress"; event: TaskProgressEvent };
 
 export type TaskEventListener = (event: TaskQueueEvent) => void;
@@ -100,7 +101,8 @@ export class TaskEventHub {
     events.on("delayed", ({ jobId }) => emit(jobId, { type: "queued" }));
     events.on("active", ({ jobId }) => emit(jobId, { type: "running" }));
     events.on("removed", ({ jobId }) => emit(jobId, { type: "removed" }));
-    events.on("completed", ({ jobId }) => emit(jobId, { type: "finished", outcome: "completed" }));
+    // BullMQ's completion event carries the job's return value (the task's result).
+    events.on("completed", ({ jobId, returnvalue }) => emit(jobId, { type: "finished", outcome: "completed", result: returnvalue }));
     events.on("failed", ({ jobId }) => emit(jobId, { type: "finished", outcome: "failed" }));
     events.on("progress", ({ jobId, data }) => {
       const parsed = TaskProgressEvent.safeParse(data);

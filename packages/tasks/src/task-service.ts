@@ -41,6 +41,11 @@ export interface TaskServiceDeps {
 export interface SubmitOptions {
   /** From the Idempotency-Key header; the body's `idempotency_key` is used when absent. */
   idempotencyKey?: string | undefined;
+  /**
+   * The new task's id, chosen by the caller (who may start listening for its events before it
+   * exists). Must be a fresh `newTaskId()`; a replayed submission answers with the earlier id.
+   */
+  taskId?: string | undefined;
 }
 
 export type SubmitResult = SubmitTaskResponse & { replayed: boolean };
@@ -72,7 +77,8 @@ export class TaskService {
       validator.validate(`${agent}.${request.tool_name}`, tool.input_schema, request.arguments);
     }
     const idempotencyKey = options.idempotencyKey ?? request.idempotency_key;
-    const taskId = newTaskId();
+    if (options.taskId !== undefined && !ID_PATTERN.test(options.taskId)) throw new Error("submit: taskId is not a task id");
+    const taskId = options.taskId ?? newTaskId();
     const priority = request.priority ?? 1;
     const { idempotency_key: _, ...significant } = request;
     const admit = {

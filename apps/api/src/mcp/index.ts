@@ -2,4 +2,3 @@ export * from "./mcp-router.js";
 export * from "./mcp-server.js";
 export * from "./orchestration-registry.js";
 export * from "./orchestration-tools.js";
-export * from "./task-waiter.js";

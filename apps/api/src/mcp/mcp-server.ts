@@ -7,27 +7,19 @@ import {
   McpError,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { SwitchyardConfig } from "@switchyard/config";
-import {
-  type OrchestrationTool,
-  safeToolName,
-  splitSafeToolName,
-  type TaskView,
-  type ToolActor,
-  toSwitchyardError,
-} from "@switchyard/core";
+import { type OrchestrationTool, safeToolName, splitSafeToolName, type ToolActor, toSwitchyardError } from "@switchyard/core";
 import type { CatalogCache, LiveEntry } from "@switchyard/store";
-import { agentVisibleTo, type TaskService } from "@switchyard/tasks";
+import { agentVisibleTo, type CallOutcome, type TaskCalls } from "@switchyard/tasks";
 import { z } from "zod";
 import { roleAtLeast } from "../auth.js";
 import type { OrchestrationToolRegistry } from "./orchestration-registry.js";
-import type { TaskWaiter } from "./task-waiter.js";
 
 export interface McpFacadeDeps {
   config: SwitchyardConfig;
   catalog: CatalogCache;
-  tasks: TaskService;
-  waiter: TaskWaiter;
+  calls: TaskCalls;
   orchestration: OrchestrationToolRegistry;
 }
 
@@ -36,11 +28,24 @@ const INSTRUCTIONS =
   "calling one queues a task and returns its result when it finishes. Orchestration tools (list_agents, submit_task, get_task, …) have no '__'.";
 
 /**
+ * The SDK builds a new Ajv (and its formats) for every Server it constructs unless given one; a
+ * server per request makes that most of a tools/call's CPU, so every request shares this one.
+ */
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
+
+/**
  * One MCP `Server` for one request (stateless Streamable HTTP): everything it needs comes from
  * Redis through the injected services, so any api replica can answer any request of a session.
  */
 export function createMcpServer(deps: McpFacadeDeps, actor: ToolActor): Server {
-  const server = new Server({ name: "switchyard", version: "0.1.0" }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const server = new Server(
+    { name: "switchyard", version: "0.1.0" },
+    {
+      capabilities: { tools: {} },
+      instructions: INSTRUCTIONS,
+      jsonSchemaValidator,
+    },
+  );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const tools: Tool[] = deps.orchestration
@@ -74,11 +79,12 @@ export function createMcpServer(deps: McpFacadeDeps, actor: ToolActor): Server {
 
     const token = extra._meta?.progressToken;
     try {
-      const created = await deps.tasks.submit(actor, { agent_name: entry.agent, tool_name: split.tool, arguments: args });
-      try {
-        await deps.waiter.wait(entry.agent, created.task_id, {
+      const { outcome } = await deps.calls.call(
+        actor,
+        { agent_name: entry.agent, tool_name: split.tool, arguments: args },
+        {
           signal: extra.signal,
-          timeoutMs: waitBudgetMs(deps.config, entry),
+          waitMs: waitBudgetMs(deps.config, entry),
           onProgress:
             token === undefined
               ? undefined
@@ -97,11 +103,11 @@ export function createMcpServer(deps: McpFacadeDeps, actor: ToolActor): Server {
                     })
                     .catch(() => {});
                 },
-        });
-      } catch (error) {
-        if (extra.signal.aborted) throw error;
-      }
-      return taskResult(await deps.tasks.get(actor, created.task_id));
+        },
+      );
+      if (extra.signal.aborted && (outcome.status === "queued" || outcome.status === "running"))
+        return errorResult("CANCELLED", "stopped waiting for the task", outcome.task_id);
+      return callResult(outcome);
     } catch (thrown) {
       const error = toSwitchyardError(thrown);
       return errorResult(error.code, error.message);
@@ -161,28 +167,32 @@ async function callOrchestrationTool(
 }
 
 /** A finished task as a tool result: an MCP agent's own content passes through unchanged. */
-function taskResult(task: TaskView): CallToolResult {
-  switch (task.status) {
+function callResult(outcome: CallOutcome): CallToolResult {
+  switch (outcome.status) {
     case "completed": {
-      const result = task.result as { content?: unknown; structured_content?: unknown } | null | undefined;
-      const _meta = { "switchyard/task_id": task.task_id };
+      const result = outcome.result as { content?: unknown; structured_content?: unknown } | null | undefined;
+      const _meta = { "switchyard/task_id": outcome.task_id };
       if (result && Array.isArray(result.content))
         return {
           _meta,
           content: result.content as CallToolResult["content"],
           ...(result.structured_content !== undefined ? { structuredContent: result.structured_content as Record<string, unknown> } : {}),
         };
-      return { _meta, content: [{ type: "text", text: JSON.stringify(task.result ?? null) }] };
+      return { _meta, content: [{ type: "text", text: JSON.stringify(outcome.result ?? null) }] };
     }
     case "failed":
     case "cancelled":
-      return errorResult(task.error?.code ?? "TOOL_ERROR", task.error?.message ?? `task ${task.status}`, task.task_id);
+      return errorResult(
+        outcome.view.error?.code ?? "TOOL_ERROR",
+        outcome.view.error?.message ?? `task ${outcome.status}`,
+        outcome.task_id,
+      );
     case "queued":
     case "running":
-      return errorResult("TIMEOUT", `task ${task.task_id} is still ${task.status}; read it later with get_task`, task.task_id);
+      return errorResult("TIMEOUT", `task ${outcome.task_id} is still ${outcome.status}; read it later with get_task`, outcome.task_id);
     default: {
-      const never: never = task.status;
-      return errorResult("INTERNAL", `unexpected task status ${String(never)}`);
+      const never: never = outcome;
+      return errorResult("INTERNAL", `unexpected task outcome ${JSON.stringify(never)}`);
     }
   }
 }

@@ -1,15 +1,22 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import { AgentName, defineTool, type OrchestrationTool, SubmitTaskRequest, TaskArguments, ToolName } from "@switchyard/core";
+import {
+  AgentName,
+  CancelledError,
+  defineTool,
+  type OrchestrationTool,
+  SubmitTaskRequest,
+  TaskArguments,
+  ToolName,
+} from "@switchyard/core";
 import type { CatalogCache } from "@switchyard/store";
-import { agentVisibleTo, type TaskService } from "@switchyard/tasks";
+import { agentVisibleTo, type TaskCalls, type TaskService } from "@switchyard/tasks";
 import { z } from "zod";
-import type { TaskWaiter } from "./task-waiter.js";
 
 export interface CoreToolDeps {
   config: SwitchyardConfig;
   catalog: CatalogCache;
   tasks: TaskService;
-  waiter: TaskWaiter;
+  calls: TaskCalls;
 }
 
 /** `list_agents`, `submit_task`, `get_task`: the task API as MCP tools. */
@@ -59,12 +66,10 @@ export function coreOrchestrationTools(deps: CoreToolDeps): OrchestrationTool[] 
     role: "operator",
     handler: async (actor, input, signal) => {
       const { wait, wait_timeout_ms, ...request } = input;
-      const created = await deps.tasks.submit(actor, request);
-      if (!wait) return created;
-      await deps.waiter.wait(request.agent_name, created.task_id, { signal, timeoutMs: wait_timeout_ms }).catch((error: Error) => {
-        if (signal?.aborted) throw error;
-        // Still running after the wait: the task record says so.
-      });
+      if (!wait) return deps.tasks.submit(actor, request);
+      const { created } = await deps.calls.call(actor, request, { waitMs: wait_timeout_ms, signal });
+      if (signal?.aborted) throw new CancelledError("stopped waiting for the task");
+      // The whole record (status, result or error, attempts), finished or still running.
       return deps.tasks.get(actor, created.task_id);
     },
   });

@@ -1,6 +1,6 @@
-import { isErrorCode, splitQualifiedToolName, type TaskView, ToolView } from "@switchyard/core";
+import { isErrorCode, splitQualifiedToolName, ToolView } from "@switchyard/core";
 import { type CatalogCache, toolViews } from "@switchyard/store";
-import type { AgentDirectory, TaskEventHub, TaskService } from "@switchyard/tasks";
+import type { AgentDirectory, CallOutcome, TaskCalls } from "@switchyard/tasks";
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
 import { type Principal, principalOf } from "../auth.js";
@@ -12,13 +12,11 @@ import { idempotencyKeyOf } from "./tasks.js";
 export interface ToolsRouteDeps {
   catalog: CatalogCache;
   agents: AgentDirectory;
-  tasks: TaskService;
-  events: TaskEventHub;
+  /** Submit-and-wait, for synchronous invocations. */
+  calls: TaskCalls;
   /** Default wait of a synchronous invocation (limits.invoke_wait_ms). */
   invokeWaitMs: number;
 }
-
-const FINAL = new Set(["completed", "failed", "cancelled"]);
 
 export function toolsRouter(deps: ToolsRouteDeps, routes: RouteTable): Router {
   const router = Router();
@@ -161,62 +159,38 @@ export function toolsRouter(deps: ToolsRouteDeps, routes: RouteTable): Router {
     // A clean 404 for a bad path, before the submission validates the arguments.
     await findTool(principal, agent, tool);
     const { wait_ms, ...submitOptions } = options;
-    const created = await deps.tasks.submit(
-      principal,
-      { agent_name: agent, tool_name: tool, arguments: args, ...submitOptions },
-      { idempotencyKey: idempotencyKeyOf(req.headers["idempotency-key"]) },
-    );
-    res.locals.auditTarget = created.task_id;
-    const view = await waitForEnd(principal, agent, created.task_id, wait_ms ?? deps.invokeWaitMs, res);
-    if (!view || !FINAL.has(view.status)) {
-      res
-        .status(202)
-        .location(`${req.baseUrl}/tasks/${created.task_id}`)
-        .json({ task_id: created.task_id, status: view?.status ?? "queued" });
-      return;
-    }
-    if (view.status === "completed") {
-      res.json({ task_id: view.task_id, status: "completed", result: view.result ?? null });
-      return;
-    }
-    const code = view.error && isErrorCode(view.error.code) ? view.error.code : "TOOL_ERROR";
-    throw httpError(code, view.error?.message ?? `task ${view.status}`, { task_id: view.task_id, status: view.status });
-  }
-
-  /** Waits for the task's final state via the queue's event stream (no polling). */
-  async function waitForEnd(
-    principal: Principal,
-    agent: string,
-    taskId: string,
-    waitMs: number,
-    res: Response,
-  ): Promise<TaskView | undefined> {
-    let settle: (view: TaskView | undefined) => void = () => {};
-    const done = new Promise<TaskView | undefined>((resolve) => {
-      settle = resolve;
-    });
-    let last: TaskView | undefined;
-    const check = () =>
-      deps.tasks.get(principal, taskId).then(
-        (view) => {
-          last = view;
-          if (FINAL.has(view.status)) settle(view);
-        },
-        () => {},
-      );
-    const unsubscribe = await deps.events.subscribe(agent, taskId, (event) => {
-      if (event.type === "finished" || event.type === "removed") void check();
-    });
-    const timer = setTimeout(() => settle(last), waitMs);
-    const onClose = () => settle(last);
+    // A client that hangs up stops the wait (the task goes on).
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
     res.on("close", onClose);
+    let outcome: CallOutcome;
     try {
-      await check();
-      return await done;
+      ({ outcome } = await deps.calls.call(
+        principal,
+        { agent_name: agent, tool_name: tool, arguments: args, ...submitOptions },
+        {
+          idempotencyKey: idempotencyKeyOf(req.headers["idempotency-key"]),
+          waitMs: wait_ms ?? deps.invokeWaitMs,
+          signal: gone.signal,
+        },
+      ));
     } finally {
-      clearTimeout(timer);
       res.off("close", onClose);
-      unsubscribe();
+    }
+    res.locals.auditTarget = outcome.task_id;
+    switch (outcome.status) {
+      case "completed":
+        res.json({ task_id: outcome.task_id, status: "completed", result: outcome.result });
+        return;
+      case "queued":
+      case "running":
+        res.status(202).location(`${req.baseUrl}/tasks/${outcome.task_id}`).json({ task_id: outcome.task_id, status: outcome.status });
+        return;
+      default: {
+        const { view } = outcome;
+        const code = view.error && isErrorCode(view.error.code) ? view.error.code : "TOOL_ERROR";
+        throw httpError(code, view.error?.message ?? `task ${view.status}`, { task_id: view.task_id, status: view.status });
+      }
     }
   }
 
