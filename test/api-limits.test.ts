@@ -1,7 +1,7 @@
 import { type ApiService, startApiService } from "@switchyard/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiClient, apiClient } from "./helpers/http.js";
-import { redisUrl } from "./helpers/redis.js";
+import { connect, redisUrl } from "./helpers/redis.js";
 import { ADMIN_KEY, OPERATOR_KEY, type Stack, startStack } from "./helpers/stack.js";
 
 const LIMITED_KEY = "test-limited-key-0123456789";
@@ -66,6 +66,14 @@ describe("API limits", () => {
     expect(over.status).toBe(429);
     expect(over.body).toMatchObject({ error_code: "RATE_LIMITED", details: { quota: 3, queued: 3 } });
     expect(over.headers.get("retry-after")).toBe("1");
+    // The refusal added no job: admission and the add share one MULTI, and a refusal vetoes the add.
+    const redis = connect();
+    try {
+      expect(await redis.llen(`${stack.prefix}:agent.mock:wait`)).toBe(3);
+      expect((await operator.get("/api/v1/tasks")).body.tasks).toHaveLength(3);
+    } finally {
+      redis.disconnect();
+    }
     // Cancelling a queued task frees its slot.
     const list = await operator.get("/api/v1/tasks");
     const first = list.body.tasks[0].task_id;

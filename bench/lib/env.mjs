@@ -73,6 +73,18 @@ export function rssMiB(pid) {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; 10 ms resolution). */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Total command calls and memory from INFO, for per-task cost deltas. */
 export async function redisCounters(url) {
   const redis = new Redis(url);

@@ -8,6 +8,7 @@ import { closedLoop, completionWatcher } from "../lib/completions.mjs";
 import {
   ADMIN_KEY,
   benchRedis,
+  cpuMs,
   ROOT,
   redisCounters,
   resetCommandStats,
@@ -32,7 +33,19 @@ const JOB_OPTIONS = {
   removeOnFail: { age: 3_600, count: 100_000 },
 };
 
-async function rawBullmq(redisUrl, prefix) {
+/** CPU used by each process over a phase, for CPU-per-task figures. */
+function cpuMeter(pids) {
+  const start = () => ({ self: process.cpuUsage(), ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)])) });
+  const before = start();
+  return () => {
+    const self = process.cpuUsage(before.self);
+    const used = { "load generator": (self.user + self.system) / 1_000 };
+    for (const [k, pid] of Object.entries(pids)) used[k] = cpuMs(pid) - before[k];
+    return used;
+  };
+}
+
+async function rawBullmq(redisUrl, prefix, redisPid) {
   const queueName = "agent.mock";
   const worker = await startRawWorker(redisUrl, prefix, queueName);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -48,7 +61,9 @@ async function rawBullmq(redisUrl, prefix) {
   await closedLoop(WARMUP, CONCURRENCY, op);
   const before = await redisCounters(redisUrl);
   await resetCommandStats(redisUrl);
+  const meter = cpuMeter({ worker: worker.child.pid, redis: redisPid });
   const result = await closedLoop(N, CONCURRENCY, op);
+  const cpu = meter();
   const after = await redisCounters(redisUrl);
   const serial = await closedLoop(SERIAL, 1, op);
   await watcher.close();
@@ -60,6 +75,7 @@ async function rawBullmq(redisUrl, prefix) {
     serial: serial.latencies,
     commandsPerTask: after.calls / N,
     bytesPerTask: (after.usedMemory - before.usedMemory) / N,
+    cpu,
   };
 }
 
@@ -72,7 +88,7 @@ function startRawWorker(redisUrl, prefix, queue) {
   });
 }
 
-async function switchyard(redisUrl, prefix, workers, dir) {
+async function switchyard(redisUrl, prefix, workers, dir, redisPid) {
   const config = writeConfig(dir, { prefix, agents: { mock: { type: "mock", concurrency: WORKER_CONCURRENCY } } });
   const env = { REDIS_URL: redisUrl };
   const workerProcs = await Promise.all(
@@ -99,7 +115,9 @@ async function switchyard(redisUrl, prefix, workers, dir) {
   }, 100);
   const before = await redisCounters(redisUrl);
   await resetCommandStats(redisUrl);
+  const meter = cpuMeter({ api: api.pid, worker: workerProcs[0].pid, redis: redisPid });
   const result = await closedLoop(N, CONCURRENCY, op);
+  const cpu = meter();
   const after = await redisCounters(redisUrl);
   clearInterval(sampler);
   const serial = workers === 1 ? await closedLoop(SERIAL, 1, op) : { latencies: [] };
@@ -113,6 +131,7 @@ async function switchyard(redisUrl, prefix, workers, dir) {
     bytesPerTask: (after.usedMemory - before.usedMemory) / N,
     memoryAtRest,
     memoryPeak: peak,
+    cpu,
   };
 }
 
@@ -137,8 +156,8 @@ function row(name, r) {
 export async function run() {
   const redis = await benchRedis();
   try {
-    const raw = await rawBullmq(redis.url, "rawbench");
-    const sy = await switchyard(redis.url, "sybench", 1, redis.dir);
+    const raw = await rawBullmq(redis.url, "rawbench", redis.pid);
+    const sy = await switchyard(redis.url, "sybench", 1, redis.dir, redis.pid);
     const rows = [row("raw BullMQ (Queue.add → Worker)", raw), row("Switchyard (HTTP API → worker)", sy)];
     printTable(
       `Tasks: ${N} no-op tasks at ${CONCURRENCY} in flight, then ${SERIAL} at 1 in flight; worker concurrency ${WORKER_CONCURRENCY}, one worker process`,
@@ -151,11 +170,27 @@ export async function run() {
       redis_commands_ratio: round(sy.commandsPerTask / raw.commandsPerTask, 3),
     };
     printTable("Ratios (targets: throughput ≥ 0.6, added p50 at c=1 ≤ 1 ms, commands ≤ 1.5×)", [ratios]);
+    // Where the two cores go: CPU time per task of each process in the c=32 phase.
+    const perTask = (cpu) => Object.fromEntries(Object.entries(cpu).map(([k, ms]) => [`${k} µs`, round((ms * 1_000) / N, 0)]));
+    const cpuRows = [
+      { system: "raw BullMQ", api: "—", ...perTask(raw.cpu) },
+      { system: "Switchyard", ...perTask(sy.cpu) },
+    ].map((r) => ({
+      system: r.system,
+      "load generator µs": r["load generator µs"],
+      "api µs": r["api µs"] ?? "—",
+      "worker µs": r["worker µs"],
+      "redis µs": r["redis µs"],
+      "total µs": Object.entries(r)
+        .filter(([k, v]) => k.endsWith("µs") && typeof v === "number")
+        .reduce((a, [, v]) => a + v, 0),
+    }));
+    printTable(`CPU per task at c=${CONCURRENCY} (user + system time of each process over the measured phase, 10 ms resolution)`, cpuRows);
 
     const scale = [];
     const scaleWorkers = (process.env.BENCH_SCALE ?? "1,2,4").split(",").filter(Boolean).map(Number);
     for (const workers of scaleWorkers) {
-      const r = workers === 1 ? sy : await switchyard(redis.url, `sybench${workers}`, workers, redis.dir);
+      const r = workers === 1 ? sy : await switchyard(redis.url, `sybench${workers}`, workers, redis.dir, redis.pid);
       const s = summarize(r.latencies);
       scale.push({
         workers,
@@ -166,7 +201,13 @@ export async function run() {
       });
     }
     printTable("Scale: worker processes (2 cores: more workers compete with the api and Redis)", scale);
-    return { rows, ratios, scale, config: { tasks: N, serial: SERIAL, concurrency: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY } };
+    return {
+      rows,
+      ratios,
+      cpu: cpuRows,
+      scale,
+      config: { tasks: N, serial: SERIAL, concurrency: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY },
+    };
   } finally {
     await redis.stop();
   }

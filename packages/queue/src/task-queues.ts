@@ -1,6 +1,6 @@
 import { newId, type TaskJobData } from "@switchyard/core";
-import { type Job, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import { Job, Queue } from "bullmq";
+import type { ChainableCommander, Redis } from "ioredis";
 import { agentQueueName } from "./names.js";
 import { type TaskJobPolicy, taskJobOptions } from "./task-options.js";
 
@@ -38,6 +38,36 @@ export class TaskQueues {
   /** Resolves once the job is stored in Redis. */
   async enqueue(data: TaskJobData, policy: Omit<TaskJobPolicy, "taskId">): Promise<TaskJob> {
     return this.get(data.agent).add(data.tool, data, taskJobOptions({ ...policy, taskId: data.task_id }));
+  }
+
+  /**
+   * A MULTI on the queues' connection (BullMQ's scripts loaded), for adding a task's job together
+   * with other commands in one round trip (see `addTo`).
+   */
+  async transaction(agent: string): Promise<ChainableCommander> {
+    const client = (await this.get(agent).getBackend().client) as unknown as { multi(): ChainableCommander };
+    return client.multi();
+  }
+
+  /**
+   * Queues the add of a task's job on `tx` (from `transaction`); the reply, in the transaction's
+   * results, is the job id. As with `Queue.add`, a job whose id already exists is not added.
+   */
+  addTo(tx: ChainableCommander, data: TaskJobData, policy: Omit<TaskJobPolicy, "taskId">): void {
+    const job = new Job<TaskJobData, unknown, string>(
+      this.get(data.agent),
+      data.tool,
+      data,
+      taskJobOptions({ ...policy, taskId: data.task_id }),
+      data.task_id,
+    );
+    // Queued synchronously on the transaction; its outcome arrives with the transaction's results.
+    job.addJob(tx as never).catch(() => {});
+  }
+
+  /** The Redis key of a task's job. */
+  jobKey(agent: string, taskId: string): string {
+    return this.get(agent).toKey(taskId);
   }
 
   async getJob(agent: string, taskId: string): Promise<TaskJob | undefined> {

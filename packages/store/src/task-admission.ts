@@ -1,30 +1,43 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import { LuaScript } from "./lua-script.js";
 
 /**
- * admit-5: records a new task in its tenant's index, atomically with the Idempotency-Key check and
- * the tenant's queued-task quota, in one round trip.
+ * Admission of a new task, run in the same MULTI as BullMQ's add of its job (one round trip):
+ * records the task in its tenant's index, atomically with the Idempotency-Key check and the
+ * tenant's queued-task quota. When it refuses, it *vetoes the add* that follows it in the
+ * transaction: it leaves a short-lived placeholder at the job's key, and BullMQ does not add a
+ * job whose id exists (documented: a custom job id already present is not added again).
  *   KEYS[1] idempotency key (ignored unless ARGV[8] == "1")
  *   KEYS[2] tenant queued set (quota)   KEYS[3] tenant task → agent hash
  *   KEYS[4] tenant task order           KEYS[5] set of tenants
+ *   KEYS[6] the job's key (the veto placeholder goes there)
  *   ARGV: task id, agent, request hash, idempotency window (s), quota (0 = off), now (ms), tenant,
- *         has idempotency key ("1"/"0"), forget-before (ms: quota entries older than this are dropped)
+ *         has idempotency key ("1"/"0"), forget-before (ms: quota entries older than this are
+ *         dropped), "1" to clear this task's own placeholder first (a retry)
  * Returns {"ok"} | {"duplicate", "<task id>|<request hash>"} | {"quota", "<queued count>"}.
  */
-const ADMIT = new LuaScript(
-  "admit-5",
-  `
+const ADMIT_LUA = `
+local function veto()
+  redis.call("HSET", KEYS[6], "switchyard_refused", "1")
+  redis.call("PEXPIRE", KEYS[6], 60000)
+end
+if ARGV[10] == "1" and redis.call("HEXISTS", KEYS[6], "switchyard_refused") == 1 then redis.call("DEL", KEYS[6]) end
 local hasKey = ARGV[8] == "1"
 if hasKey then
   local existing = redis.call("GET", KEYS[1])
-  if existing then return {"duplicate", existing} end
+  if existing then
+    veto()
+    return {"duplicate", existing}
+  end
 end
 local quota = tonumber(ARGV[5])
 if quota > 0 then
   redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", "(" .. ARGV[9])
   local queued = redis.call("ZCARD", KEYS[2])
-  if queued >= quota then return {"quota", tostring(queued)} end
+  if queued >= quota then
+    veto()
+    return {"quota", tostring(queued)}
+  end
 end
 if hasKey then redis.call("SET", KEYS[1], ARGV[1] .. "|" .. ARGV[3], "EX", ARGV[4]) end
 redis.call("HSET", KEYS[3], ARGV[1], ARGV[2])
@@ -32,9 +45,13 @@ redis.call("ZADD", KEYS[4], 0, ARGV[1])
 if quota > 0 then redis.call("ZADD", KEYS[2], ARGV[6], ARGV[2] .. "|" .. ARGV[1]) end
 redis.call("SADD", KEYS[5], ARGV[7])
 return {"ok"}
-`,
-  5,
-);
+`;
+
+/** Name of the admission script as an ioredis command (sent as EVAL once per socket, then EVALSHA). */
+const ADMIT_COMMAND = "switchyardAdmit6";
+
+/** The part of an ioredis MULTI this module uses (BullMQ's transactions are ioredis ones). */
+export type AdmissionTransaction = ChainableCommander;
 
 export interface AdmitRequest {
   tenant: string;
@@ -71,13 +88,30 @@ export class TaskAdmission {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly started: StartedProbe,
-  ) {}
+  ) {
+    // On the connection the queues use, so their transactions carry it too.
+    if (typeof (redis as unknown as Record<string, unknown>)[ADMIT_COMMAND] !== "function")
+      redis.defineCommand(ADMIT_COMMAND, { numberOfKeys: 6, lua: ADMIT_LUA });
+  }
 
-  async admit(request: AdmitRequest): Promise<AdmitResult> {
-    let result = await this.run(request);
-    // Over quota: forget tasks that have started since (workers do not report back), then retry once.
-    if (result.kind === "over_quota" && (await this.pruneStarted(request.tenant)) > 0) result = await this.run(request);
-    return result;
+  /**
+   * Admits a task and adds its job in one MULTI (one round trip). `addJob` queues the job's add on
+   * the transaction; it is skipped (vetoed) when admission refuses. Over quota, tasks that have
+   * started since are forgotten (workers do not report starts) and it is tried once more.
+   * Returns the admission's outcome and the add's reply (the job id, when admitted).
+   */
+  async admitAndAdd(
+    request: AdmitRequest,
+    jobKey: string,
+    transaction: () => Promise<AdmissionTransaction>,
+    addJob: (tx: AdmissionTransaction) => void,
+  ): Promise<{ admission: AdmitResult; added: unknown }> {
+    let outcome = await this.runWithAdd(request, jobKey, transaction, addJob, false);
+    if (outcome.admission.kind === "over_quota" && (await this.pruneStarted(request.tenant)) > 0)
+      outcome = await this.runWithAdd(request, jobKey, transaction, addJob, true);
+    // Refused: the veto placeholder has done its job (it would expire by itself in a minute).
+    if (outcome.admission.kind !== "admitted") await this.redis.del(jobKey).catch(() => {});
+    return outcome;
   }
 
   /** Undo an admission whose enqueue failed, so a retry with the same key can succeed. */
@@ -108,39 +142,57 @@ export class TaskAdmission {
     return stale.length;
   }
 
-  private async run(request: AdmitRequest): Promise<AdmitResult> {
+  private async runWithAdd(
+    request: AdmitRequest,
+    jobKey: string,
+    transaction: () => Promise<AdmissionTransaction>,
+    addJob: (tx: AdmissionTransaction) => void,
+    retry: boolean,
+  ): Promise<{ admission: AdmitResult; added: unknown }> {
+    const tx = await transaction();
+    const admit = (tx as unknown as Record<string, unknown>)[ADMIT_COMMAND];
+    if (typeof admit !== "function") throw new Error("task admission: the transaction is not on the admission's Redis connection");
     const { tenant } = request;
-    const reply = (await ADMIT.run(
-      this.redis,
-      [
-        this.keys.idempotency(tenant, request.idempotencyKeyHash ?? "-"),
-        this.keys.tenantQueued(tenant),
-        this.keys.tenantTasks(tenant),
-        this.keys.tenantTaskOrder(tenant),
-        this.keys.tenants(),
-      ],
-      [
-        request.taskId,
-        request.agent,
-        request.requestHash,
-        request.idempotencyWindowSeconds,
-        request.quota,
-        Date.now(),
-        tenant,
-        request.idempotencyKeyHash ? "1" : "0",
-        Date.now() - request.quotaHorizonSeconds * 1_000,
-      ],
-    )) as [string, string?];
-    switch (reply[0]) {
-      case "duplicate": {
-        const value = reply[1] ?? "";
-        const bar = value.indexOf("|");
-        return { kind: "duplicate", taskId: value.slice(0, bar), requestHash: value.slice(bar + 1) };
-      }
-      case "quota":
-        return { kind: "over_quota", queued: Number(reply[1]) };
-      default:
-        return { kind: "admitted" };
+    admit.call(
+      tx,
+      this.keys.idempotency(tenant, request.idempotencyKeyHash ?? "-"),
+      this.keys.tenantQueued(tenant),
+      this.keys.tenantTasks(tenant),
+      this.keys.tenantTaskOrder(tenant),
+      this.keys.tenants(),
+      jobKey,
+      request.taskId,
+      request.agent,
+      request.requestHash,
+      request.idempotencyWindowSeconds,
+      request.quota,
+      Date.now(),
+      tenant,
+      request.idempotencyKeyHash ? "1" : "0",
+      Date.now() - request.quotaHorizonSeconds * 1_000,
+      retry ? "1" : "0",
+    );
+    addJob(tx);
+    const results = (await tx.exec()) ?? [];
+    const [admitError, reply] = results[0] ?? [new Error("no reply"), null];
+    const [addError, added] = results[1] ?? [new Error("no reply"), null];
+    // Admission did not run (a script error): whatever the add did must not stand.
+    if (admitError) throw Object.assign(admitError, { addedUnadmitted: !addError });
+    if (addError) throw addError;
+    return { admission: parseAdmit(reply as [string, string?]), added };
+  }
+}
+
+function parseAdmit(reply: [string, string?]): AdmitResult {
+  switch (reply[0]) {
+    case "duplicate": {
+      const value = reply[1] ?? "";
+      const bar = value.indexOf("|");
+      return { kind: "duplicate", taskId: value.slice(0, bar), requestHash: value.slice(bar + 1) };
     }
+    case "quota":
+      return { kind: "over_quota", queued: Number(reply[1]) };
+    default:
+      return { kind: "admitted" };
   }
 }

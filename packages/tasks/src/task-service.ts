@@ -11,7 +11,7 @@ import {
   TaskView,
 } from "@switchyard/core";
 import { newTaskId, type TaskJob, type TaskQueues, taskStatusOf, taskViewOf } from "@switchyard/queue";
-import type { CatalogCache, Keys, StartedProbe, TaskAdmission, TaskIndex, TaskTombstones } from "@switchyard/store";
+import type { AdmitResult, CatalogCache, Keys, StartedProbe, TaskAdmission, TaskIndex, TaskTombstones } from "@switchyard/store";
 import type { Redis } from "ioredis";
 import type { AgentDirectory } from "./agent-directory.js";
 import type { Scheduler } from "./scheduler.js";
@@ -59,8 +59,9 @@ export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
 
   /**
-   * Enqueues a task. Round trips on the hot path: one Lua script (idempotency + quota + index)
-   * and BullMQ's own add; the agent set and the tool catalog are served from memory.
+   * Enqueues a task. One round trip on the hot path: a MULTI holding the admission script
+   * (idempotency + quota + index) and BullMQ's add of the job; the agent set and the tool catalog
+   * are served from memory.
    */
   async submit(principal: Actor, request: SubmitTaskRequest, options: SubmitOptions = {}): Promise<SubmitResult> {
     const { config, queues, catalog, validator, agents, admission } = this.deps;
@@ -91,7 +92,44 @@ export class TaskService {
       quota: config.limits.tenant_queued_tasks,
       quotaHorizonSeconds: config.limits.retention_seconds,
     };
-    const admitted = await admission.admit(admit);
+    const data: TaskJobData = {
+      v: 1,
+      task_id: taskId,
+      tenant: principal.tenant,
+      agent,
+      tool: request.tool_name,
+      arguments: request.arguments,
+      timeout_ms: request.timeout_ms ?? agentConfig.timeout_ms ?? entry?.timeout_ms ?? config.limits.task_timeout_ms,
+      priority,
+      created_at: Date.now(),
+      submitted_by: principal.key_id,
+    };
+    const policy = {
+      priority,
+      maxAttempts: request.max_attempts ?? agentConfig.max_attempts ?? entry?.max_attempts ?? config.limits.max_attempts,
+      backoffMs: config.limits.backoff_ms,
+      retentionSeconds: config.limits.retention_seconds,
+      retentionCount: config.limits.retention_count,
+    };
+    // Admission and the job's add in one round trip; a refused admission vetoes the add.
+    let admitted: AdmitResult;
+    try {
+      ({ admission: admitted } = await admission.admitAndAdd(
+        admit,
+        queues.jobKey(agent, taskId),
+        () => queues.transaction(agent),
+        (tx) => queues.addTo(tx, data, policy),
+      ));
+    } catch (error) {
+      if ((error as { addedUnadmitted?: boolean }).addedUnadmitted)
+        await queues
+          .get(agent)
+          .remove(taskId)
+          .catch(() => {});
+      // The index entry may point at nothing (reads treat it as absent); free the key and quota.
+      await admission.forget(admit).catch(() => {});
+      throw error;
+    }
     if (admitted.kind === "duplicate") {
       if (admitted.requestHash !== admit.requestHash)
         throw new NonRetryableError("CONFLICT", "this Idempotency-Key was already used for a different request", {
@@ -110,31 +148,6 @@ export class TaskService {
         retryAfterMs: 1_000,
         details: { quota: admit.quota, queued: admitted.queued },
       });
-    const data: TaskJobData = {
-      v: 1,
-      task_id: taskId,
-      tenant: principal.tenant,
-      agent,
-      tool: request.tool_name,
-      arguments: request.arguments,
-      timeout_ms: request.timeout_ms ?? agentConfig.timeout_ms ?? entry?.timeout_ms ?? config.limits.task_timeout_ms,
-      priority,
-      created_at: Date.now(),
-      submitted_by: principal.key_id,
-    };
-    try {
-      await queues.enqueue(data, {
-        priority,
-        maxAttempts: request.max_attempts ?? agentConfig.max_attempts ?? entry?.max_attempts ?? config.limits.max_attempts,
-        backoffMs: config.limits.backoff_ms,
-        retentionSeconds: config.limits.retention_seconds,
-        retentionCount: config.limits.retention_count,
-      });
-    } catch (error) {
-      // The index entry then points at nothing (reads treat it as absent); free the key and quota.
-      await admission.forget(admit).catch(() => {});
-      throw error;
-    }
     return { task_id: taskId, status: "queued", agent_name: agent, replayed: false };
   }
 
