@@ -79,10 +79,63 @@ async function rawBullmq(redisUrl, prefix, redisPid) {
   };
 }
 
+/** Bare Express → Queue.add → the same raw worker: the floor of any HTTP API over BullMQ. */
+async function bareApi(redisUrl, prefix, redisPid) {
+  const queueName = "agent.mock";
+  const worker = await startRawWorker(redisUrl, prefix, queueName);
+  const api = await startNode(
+    [path.join(ROOT, "bench/lib/bare-api.mjs"), redisUrl, prefix, queueName],
+    { JOB_OPTIONS: JSON.stringify(JOB_OPTIONS) },
+    /bare api (http:\/\/\S+)/,
+  );
+  const client = keepAliveClient(api.match[1], ADMIN_KEY, CONCURRENCY);
+  const watcher = await completionWatcher(redisUrl, prefix, queueName);
+  let i = 0;
+  const op = async () => {
+    const res = await client.request("POST", "/tasks", { agent_name: "mock", tool_name: "echo", arguments: { message: `m${i++}` } });
+    if (res.status !== 201) throw new Error(`HTTP ${res.status}`);
+    const done = await watcher.wait(res.body.task_id);
+    if (!done.ok) throw new Error(done.failedReason);
+    return done.at;
+  };
+  await closedLoop(WARMUP, CONCURRENCY, op);
+  const before = await redisCounters(redisUrl);
+  await resetCommandStats(redisUrl);
+  const meter = cpuMeter({ api: api.child.pid, worker: worker.child.pid, redis: redisPid });
+  const result = await closedLoop(N, CONCURRENCY, op);
+  const cpu = meter();
+  const after = await redisCounters(redisUrl);
+  const serial = await closedLoop(SERIAL, 1, op);
+  client.close();
+  await watcher.close();
+  await Promise.all([stopProcess(api.child), stopProcess(worker.child)]);
+  return {
+    ...result,
+    serial: serial.latencies,
+    commandsPerTask: after.calls / N,
+    bytesPerTask: (after.usedMemory - before.usedMemory) / N,
+    cpu,
+  };
+}
+
+function startNode(args, env, ready) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d.toString();
+      const match = output.match(ready);
+      if (match) resolve({ child, match });
+    });
+    child.once("exit", (code) => reject(new Error(`${args[0]} exited ${code}`)));
+  });
+}
+
 function startRawWorker(redisUrl, prefix, queue) {
   return new Promise((resolve, reject) => {
     const args = [path.join(ROOT, "bench/lib/raw-worker.mjs"), redisUrl, prefix, queue, String(WORKER_CONCURRENCY)];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/raw`] : [];
+    const child = spawn(process.execPath, [...profile, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     child.stdout.on("data", (d) => d.toString().includes("ready") && resolve({ child }));
     child.once("exit", (code) => reject(new Error(`raw worker exited ${code}`)));
   });
@@ -157,14 +210,20 @@ export async function run() {
   const redis = await benchRedis();
   try {
     const raw = await rawBullmq(redis.url, "rawbench", redis.pid);
+    const bare = await bareApi(redis.url, "barebench", redis.pid);
     const sy = await switchyard(redis.url, "sybench", 1, redis.dir, redis.pid);
-    const rows = [row("raw BullMQ (Queue.add → Worker)", raw), row("Switchyard (HTTP API → worker)", sy)];
+    const rows = [
+      row("raw BullMQ (Queue.add → Worker)", raw),
+      row("Switchyard (HTTP API → worker)", sy),
+      row("bare Express → Queue.add (HTTP floor)", bare),
+    ];
     printTable(
       `Tasks: ${N} no-op tasks at ${CONCURRENCY} in flight, then ${SERIAL} at 1 in flight; worker concurrency ${WORKER_CONCURRENCY}, one worker process`,
       rows,
     );
     const ratios = {
       throughput_ratio: round(rows[1]["tasks/s"] / rows[0]["tasks/s"], 3),
+      http_floor_throughput_ratio: round(rows[2]["tasks/s"] / rows[0]["tasks/s"], 3),
       added_p50_ms_c1: round(rows[1]["c=1 p50 ms"] - rows[0]["c=1 p50 ms"], 2),
       [`added_p50_ms_c${CONCURRENCY}`]: round(rows[1][`c=${CONCURRENCY} p50 ms`] - rows[0][`c=${CONCURRENCY} p50 ms`], 2),
       redis_commands_ratio: round(sy.commandsPerTask / raw.commandsPerTask, 3),
@@ -175,6 +234,7 @@ export async function run() {
     const cpuRows = [
       { system: "raw BullMQ", api: "—", ...perTask(raw.cpu) },
       { system: "Switchyard", ...perTask(sy.cpu) },
+      { system: "bare Express → Queue.add", ...perTask(bare.cpu) },
     ].map((r) => ({
       system: r.system,
       "load generator µs": r["load generator µs"],

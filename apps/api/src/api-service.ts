@@ -59,18 +59,23 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
   const log = logger.child({ component: "api" });
   const keys = new KeyRing(options.keys);
   if (keys.size === 0) throw new Error("no API keys configured (auth.keys): every request would be refused");
+  // Two command connections: `redis` (auto-pipelined: commands of concurrent requests issued in
+  // the same tick share one socket write) for Switchyard's own commands, and `queueRedis` for
+  // BullMQ. BullMQ defines ~60 scripts on its connection, and ioredis copies every defined script
+  // onto each pipeline it builds — one per tick under auto-pipelining — so the two are kept apart.
   const redis = createRedis({ url: options.redisUrl, role: "client", name: "sy-api", autoPipelining: true });
+  const queueRedis = createRedis({ url: options.redisUrl, role: "client", name: "sy-api-queues" });
   const subscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: "sy-api-sub" });
-  for (const connection of [redis, subscriber])
+  for (const connection of [redis, queueRedis, subscriber])
     connection.on("error", (error) => log.debug({ err: error.message }, "redis connection error"));
-  await Promise.all([waitForReady(redis), waitForReady(subscriber)]);
+  await Promise.all([waitForReady(redis), waitForReady(queueRedis), waitForReady(subscriber)]);
 
   const storeKeys = new Keys(config.redis.prefix);
   const catalog = new CatalogCache(new CatalogStore(redis, storeKeys));
   await catalog.subscribe(subscriber, storeKeys.catalogChannel());
-  const queues = new TaskQueues({ connection: redis, prefix: config.redis.prefix });
+  const queues = new TaskQueues({ connection: queueRedis, prefix: config.redis.prefix });
   for (const agent of Object.keys(config.agents)) queues.get(agent);
-  const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix, skipWaitingForReady: true });
+  const coordinatorQueue = new Queue(COORDINATOR_QUEUE, { connection: queueRedis, prefix: config.redis.prefix, skipWaitingForReady: true });
   coordinatorQueue.on("error", () => {});
 
   const registry = new AgentRegistry(redis, storeKeys);
@@ -233,7 +238,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<ApiSe
       configWatch?.close();
       await queues.close();
       await coordinatorQueue.close();
-      await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
+      await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(queueRedis)]);
       log.info("api stopped");
     },
   };

@@ -44,7 +44,8 @@ export function createTaskProcessor(deps: ProcessorDeps) {
     // task_id, agent and tool go on every line written while this task runs, the agent
     // client's included.
     return withLogContext({ task_id: task.task_id, agent: task.agent, tool: task.tool }, async () => {
-      const log = deps.logger.child({ attempt: job.attemptsMade + 1 });
+      // Made only when a line is written (a child logger per task is measurable CPU at volume).
+      const log = () => deps.logger.child({ attempt: job.attemptsMade + 1 });
       const client = deps.clients.get(task.agent);
       const labels = { agent: task.agent, tool: task.tool };
       const started = performance.now();
@@ -66,11 +67,11 @@ export function createTaskProcessor(deps: ProcessorDeps) {
         const seconds = (performance.now() - started) / 1_000;
         deps.metrics?.recordToolCall({ ...labels, outcome: "completed" }, seconds);
         deps.metrics?.recordTaskFinished({ ...labels, outcome: "completed" }, (Date.now() - job.timestamp) / 1_000);
-        log.debug({ ms: Math.round(seconds * 1_000) }, "task completed");
+        if (deps.logger.isLevelEnabled("debug")) log().debug({ ms: Math.round(seconds * 1_000) }, "task completed");
         return result ?? null;
       } catch (thrown) {
         const error = toSwitchyardError(thrown);
-        const final = logFailure(log, error, job, performance.now() - started);
+        const final = logFailure(log(), error, job, performance.now() - started);
         recordFailure(deps.metrics, labels, error, final, (performance.now() - started) / 1_000, job);
         const reason = encodeFailure(error);
         if (!error.retryable) throw new UnrecoverableError(reason);

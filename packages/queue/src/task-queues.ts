@@ -20,6 +20,11 @@ export class TaskQueues {
 
   constructor(private readonly options: TaskQueuesOptions) {}
 
+  /** The connection every queue (and `transaction`) uses. */
+  get connection(): Redis {
+    return this.options.connection;
+  }
+
   get(agent: string): Queue<TaskJobData, unknown, string> {
     let queue = this.queues.get(agent);
     if (!queue) {

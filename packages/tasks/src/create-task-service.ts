@@ -32,7 +32,8 @@ export function createTaskService(options: CreateTaskServiceOptions): { tasks: T
     validator: new ToolArgumentValidator(),
     agents,
     scheduler,
-    admission: new TaskAdmission(redis, keys, startedProbe(redis, queues)),
+    // On the queues' connection: admission runs in the same MULTI as the job's add.
+    admission: new TaskAdmission(queues.connection, keys, startedProbe(redis, queues)),
     tombstones: new TaskTombstones(redis, keys),
     redis,
     keys,
