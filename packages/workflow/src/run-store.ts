@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { RunState, type StepTransition, StoredWorkflow, type WorkflowDefinition } from "./schema.js";
 
 /**
@@ -96,6 +96,16 @@ export interface StoredRun {
   rev: number;
 }
 
+/** The commit script as an ioredis command (EVALSHA after its first use on a connection). */
+const COMMIT_COMMAND = "switchyardRunCommit";
+type CommitCommand = (...args: string[]) => unknown;
+
+/** Defines the commit script on a connection (once per connection), for `commit` and `queueCommit`. */
+export function defineRunScripts(redis: Redis): void {
+  if (typeof (redis as unknown as Record<string, unknown>)[COMMIT_COMMAND] === "function") return;
+  redis.defineCommand(COMMIT_COMMAND, { numberOfKeys: 2, lua: COMMIT });
+}
+
 export class RunStore {
   readonly keys: WorkflowKeys;
 
@@ -105,6 +115,7 @@ export class RunStore {
     private readonly options: { retentionSeconds: number; maxEvents?: number },
   ) {
     this.keys = new WorkflowKeys(prefix);
+    defineRunScripts(redis);
   }
 
   // ---- definitions
@@ -163,17 +174,40 @@ export class RunStore {
   }
 
   async load(runId: string): Promise<StoredRun | undefined> {
-    const [state, rev] = await this.redis.hmget(this.keys.run(runId), "state", "rev");
+    return this.parseLoad(await this.redis.hmget(this.keys.run(runId), "state", "rev"));
+  }
+
+  /** Adds the read of a run to a pipeline; `parseLoad` turns its reply into the run. */
+  queueLoad(pipeline: ChainableCommander, runId: string): void {
+    pipeline.hmget(this.keys.run(runId), "state", "rev");
+  }
+
+  parseLoad(reply: unknown): StoredRun | undefined {
+    const [state, rev] = reply as [string | null, string | null];
     if (!state) return undefined;
     return { state: RunState.parse(JSON.parse(state)), rev: Number(rev ?? 0) };
   }
 
   /** Compare-and-set. False when another writer committed since `rev` was read. */
   async commit(runId: string, rev: number, state: RunState, transitions: StepTransition[]): Promise<boolean> {
+    const command = (this.redis as unknown as Record<string, CommitCommand>)[COMMIT_COMMAND] as CommitCommand;
+    const result = (await command.apply(this.redis, this.commitArgs(runId, rev, state, transitions))) as number;
+    return result >= 0;
+  }
+
+  /**
+   * Adds the same compare-and-set to a pipeline or MULTI of a connection `defineRunScripts` was
+   * called on; its reply is the new rev, or -1 when the rev moved.
+   */
+  queueCommit(pipeline: ChainableCommander, runId: string, rev: number, state: RunState, transitions: StepTransition[]): void {
+    const command = (pipeline as unknown as Record<string, CommitCommand>)[COMMIT_COMMAND];
+    if (typeof command !== "function") throw new Error("queueCommit: call defineRunScripts on the connection first");
+    command.apply(pipeline, this.commitArgs(runId, rev, state, transitions));
+  }
+
+  private commitArgs(runId: string, rev: number, state: RunState, transitions: StepTransition[]): string[] {
     const finished = state.status === "completed" || state.status === "failed" || state.status === "cancelled";
-    const result = (await this.redis.eval(
-      COMMIT,
-      2,
+    return [
       this.keys.run(runId),
       this.keys.events(runId),
       String(rev),
@@ -181,8 +215,7 @@ export class RunStore {
       String(finished ? this.options.retentionSeconds : 0),
       String(this.options.maxEvents ?? 10_000),
       ...transitions.map((t) => JSON.stringify(t)),
-    )) as number;
-    return result >= 0;
+    ];
   }
 
   /** A participant's heartbeat on a waiting step (read by the coordinator's heartbeat timer). */
