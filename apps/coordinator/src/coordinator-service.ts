@@ -115,7 +115,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     {
       connection: redis,
       prefix: config.redis.prefix,
-      concurrency: options.concurrency ?? 8,
+      concurrency: options.concurrency ?? 64,
       lockDuration: config.limits.lock_duration_ms,
       stalledInterval: config.limits.stalled_interval_ms,
       // A coordinator job is an event of a run: losing it would strand the run, so a job whose

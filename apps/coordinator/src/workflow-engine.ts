@@ -46,6 +46,16 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** A run's and its steps' statuses before a transition (for the metrics of what it finished). */
+interface Statuses {
+  status: string;
+  steps: Map<string, string>;
+}
+
+function statusesOf(run: RunState): Statuses {
+  return { status: run.status, steps: new Map(Object.entries(run.steps).map(([id, s]) => [id, s.status])) };
+}
+
 const FINAL_STEP = new Set(["completed", "failed", "skipped", "cancelled"]);
 const FINAL_RUN = new Set(["completed", "failed", "cancelled"]);
 /** Events of one run applied in one transaction at most. */
@@ -204,7 +214,7 @@ export class WorkflowEngine {
       for (const source of sources)
         reads.push("job" in source ? queueStepReads(pipeline, this.deps.config.redis.prefix, source.job, source.data) : undefined);
     });
-    const stored = store.parseLoad(replies[0]);
+    const stored = store.parseLoad(replies[0], { validate: false });
     if (!stored) return { results: sources.map(() => ({ applied: false })), followUps: [] };
     let at = 1;
     const events = sources.map((source, i) => {
@@ -220,7 +230,10 @@ export class WorkflowEngine {
     const usesContext = definition.steps.some((s) => s.context);
     const context = usesContext ? (await this.deps.contexts.read(stored.state.tenant, runId))?.document : undefined;
     const base = { definition, now, ...(context ? { context } : {}) };
-    const result = await advanceBatch({ ...base, run: stored.state, events });
+    // The parsed document is ours: the machine changes it in place (no clone of a 1,000-item run
+    // per transition); what `observe` compares against is taken first.
+    const before = statusesOf(stored.state);
+    const result = await advanceBatch({ ...base, run: stored.state, events, owned: true });
     const applied = result.applied.includes(true);
     const actions = [...result.actions];
     // Redelivered or stale events: make sure the effects of the state we have did happen.
@@ -246,21 +259,21 @@ export class WorkflowEngine {
         return undefined;
       }
     }
-    if (applied) this.observe(stored.state, result.run);
+    if (applied) this.observe(before, result.run);
     const followUps: RunEvent[] = [];
     await this.actions.afterCommit(result.run, actions, followUps);
     return {
-      results: result.applied.map((a) => ({ applied: a, status: (a ? result.run : stored.state).status })),
+      results: result.applied.map((a) => ({ applied: a, status: a ? result.run.status : before.status })),
       followUps,
     };
   }
 
   /** Durations of the steps and run this committed transition finished (once: only on change). */
-  private observe(before: RunState, after: RunState): void {
+  private observe(before: Statuses, after: RunState): void {
     const metrics = this.deps.metrics;
     if (!metrics) return;
     for (const [stepId, step] of Object.entries(after.steps)) {
-      if (!FINAL_STEP.has(step.status) || before.steps[stepId]?.status === step.status) continue;
+      if (!FINAL_STEP.has(step.status) || before.steps.get(stepId) === step.status) continue;
       const seconds = step.started_at && step.finished_at ? (step.finished_at - step.started_at) / 1_000 : 0;
       metrics.recordWorkflowStep({ workflow: after.workflow, step: stepId, outcome: step.status }, seconds);
     }

@@ -324,6 +324,11 @@ export async function advance(input: AdvanceInput): Promise<AdvanceResult> {
 
 export interface AdvanceBatchInput extends Omit<AdvanceInput, "event"> {
   events: RunEvent[];
+  /**
+   * The caller hands `run` over (a copy nobody else holds, e.g. just parsed from storage): it is
+   * changed in place instead of cloned. Otherwise `run` is left as it was.
+   */
+  owned?: boolean;
 }
 
 export interface AdvanceBatchResult {
@@ -345,7 +350,7 @@ export interface AdvanceBatchResult {
  * commit, so a wide fan-out writes the run document once per batch rather than once per item.
  */
 export async function advanceBatch(input: AdvanceBatchInput): Promise<AdvanceBatchResult> {
-  const run = structuredClone(input.run);
+  const run = input.owned ? input.run : structuredClone(input.run);
   const out: AdvanceBatchResult = { run, actions: [], transitions: [], applied: [] };
   let context = input.context;
   for (const event of input.events) {

@@ -182,10 +182,21 @@ export class RunStore {
     pipeline.hmget(this.keys.run(runId), "state", "rev");
   }
 
-  parseLoad(reply: unknown): StoredRun | undefined {
+  /**
+   * `validate: false` skips the schema check for a reader that only feeds the document back to
+   * the state machine (the coordinator): every writer serialises a `RunState` (create, commit),
+   * and on a 1,000-item run the full parse costs more than the transition itself. The shape is
+   * still checked (version, steps).
+   */
+  parseLoad(reply: unknown, options: { validate?: boolean } = {}): StoredRun | undefined {
     const [state, rev] = reply as [string | null, string | null];
     if (!state) return undefined;
-    return { state: RunState.parse(JSON.parse(state)), rev: Number(rev ?? 0) };
+    const json = JSON.parse(state) as RunState;
+    if (options.validate === false) {
+      if (json?.v !== 1 || typeof json.steps !== "object" || json.steps === null) throw new Error("stored run is not a run document (v1)");
+      return { state: json, rev: Number(rev ?? 0) };
+    }
+    return { state: RunState.parse(json), rev: Number(rev ?? 0) };
   }
 
   /** Compare-and-set. False when another writer committed since `rev` was read. */
