@@ -31,6 +31,8 @@ export class TxConnection {
   readonly flows: FlowProducer;
   private epoch = 0;
   private pending: PendingCommit | undefined;
+  /** A WATCH may still be set on this socket (a transition ended without EXEC). */
+  private watching = false;
 
   constructor(
     readonly redis: Redis,
@@ -38,12 +40,12 @@ export class TxConnection {
   ) {
     defineRunScripts(redis);
     redis.on("error", () => {});
-    redis.on("connect", () => {
+    const reset = () => {
       this.epoch += 1;
-    });
-    redis.on("close", () => {
-      this.epoch += 1;
-    });
+      this.watching = false;
+    };
+    redis.on("connect", reset);
+    redis.on("close", reset);
     const multi = redis.multi.bind(redis) as () => ChainableCommander;
     (redis as unknown as { multi: () => ChainableCommander }).multi = () => this.intercept(multi());
     this.flows = new FlowProducer({ connection: redis, prefix });
@@ -55,18 +57,20 @@ export class TxConnection {
   }
 
   /**
-   * UNWATCH (a previous user may have left a WATCH), WATCH `key`, then the reads `queue` adds, in
-   * one round trip. Returns the reads' replies and the epoch to pass to `commit`.
+   * WATCH `key` (after an UNWATCH when a previous transition left a WATCH), then the reads
+   * `queue` adds, in one round trip. Returns the reads' replies and the epoch to pass to `commit`.
    */
   async watch(key: string, queue: (pipeline: ChainableCommander) => void): Promise<{ replies: unknown[]; epoch: number }> {
     const pipeline = this.redis.pipeline();
-    pipeline.unwatch();
+    const skip = this.watching ? 2 : 1;
+    if (this.watching) pipeline.unwatch();
     pipeline.watch(key);
     queue(pipeline);
     const epoch = this.epoch;
+    this.watching = true;
     const results = (await pipeline.exec()) ?? [];
     const replies: unknown[] = [];
-    for (const [error, reply] of results.slice(2)) {
+    for (const [error, reply] of results.slice(skip)) {
       if (error) throw error;
       replies.push(reply);
     }
@@ -105,6 +109,8 @@ export class TxConnection {
       pending.tail?.(multi);
       if (this.redis.status !== "ready" || this.epoch !== pending.epoch)
         return Promise.reject(new TransactionAborted("the connection was re-established since WATCH"));
+      // EXEC clears the WATCH, whatever its outcome.
+      this.watching = false;
       return exec().then((replies) => {
         if (replies === null) throw new TransactionAborted("the run changed since it was read");
         pending.replies = replies as Array<[Error | null, unknown]>;
@@ -120,30 +126,38 @@ export class TxConnection {
   }
 }
 
-/** Transaction connections, one per transition in progress, reused. */
+/** Transaction connections, one per transition in progress (at most `max`, then callers wait), reused. */
 export class TxPool {
   private readonly idle: TxConnection[] = [];
   private readonly all = new Set<TxConnection>();
+  private readonly waiters: Array<(tx: TxConnection) => void> = [];
 
-  constructor(private readonly open: () => TxConnection) {}
+  constructor(
+    private readonly open: () => TxConnection,
+    private readonly max = 32,
+  ) {}
 
   async acquire(): Promise<TxConnection> {
     let tx = this.idle.pop();
-    if (!tx) {
+    if (!tx && this.all.size < this.max) {
       tx = this.open();
       this.all.add(tx);
     }
+    tx ??= await new Promise<TxConnection>((resolve) => this.waiters.push(resolve));
     try {
       await tx.ready();
     } catch (error) {
-      this.idle.push(tx);
+      this.release(tx);
       throw error;
     }
     return tx;
   }
 
   release(tx: TxConnection): void {
-    if (this.all.has(tx)) this.idle.push(tx);
+    if (!this.all.has(tx)) return;
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(tx);
+    else this.idle.push(tx);
   }
 
   async close(): Promise<void> {

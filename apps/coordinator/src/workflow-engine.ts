@@ -173,7 +173,7 @@ export class WorkflowEngine {
       runId,
       batch.map((p) => p.source),
     );
-    batch.forEach((p, i) => p.resolve(results[i] as Applied));
+    for (const [i, p] of batch.entries()) p.resolve(results[i] as Applied);
   }
 
   /**
