@@ -96,14 +96,22 @@ export interface StoredRun {
   rev: number;
 }
 
-/** The commit script as an ioredis command (EVALSHA after its first use on a connection). */
+/** The scripts as ioredis commands: EVALSHA after their first use on a connection, not the text each time. */
 const COMMIT_COMMAND = "switchyardRunCommit";
-type CommitCommand = (...args: string[]) => unknown;
+const CREATE_COMMAND = "switchyardRunCreate";
+type ScriptCommand = (...args: string[]) => Promise<unknown>;
 
-/** Defines the commit script on a connection (once per connection), for `commit` and `queueCommit`. */
+/** Defines the run scripts on a connection (once per connection), for `create`, `commit` and `queueCommit`. */
 export function defineRunScripts(redis: Redis): void {
   if (typeof (redis as unknown as Record<string, unknown>)[COMMIT_COMMAND] === "function") return;
   redis.defineCommand(COMMIT_COMMAND, { numberOfKeys: 2, lua: COMMIT });
+  redis.defineCommand(CREATE_COMMAND, { numberOfKeys: 4, lua: CREATE });
+}
+
+function scriptOf(target: Redis | ChainableCommander, name: string): ScriptCommand {
+  const command = (target as unknown as Record<string, ScriptCommand>)[name];
+  if (typeof command !== "function") throw new Error(`${name}: call defineRunScripts on the connection first`);
+  return command.bind(target);
 }
 
 export class RunStore {
@@ -156,9 +164,7 @@ export class RunStore {
   /** Stores a new run; with an idempotency key, a second create returns the first run's id. */
   async create(state: RunState, idempotencyKey?: string): Promise<{ run_id: string; created: boolean }> {
     const retention = this.options.retentionSeconds;
-    const id = (await this.redis.eval(
-      CREATE,
-      4,
+    const id = (await scriptOf(this.redis, CREATE_COMMAND)(
       this.keys.run(state.run_id),
       this.keys.runs(state.tenant),
       idempotencyKey ? this.keys.idempotency(state.tenant, idempotencyKey) : this.keys.run(state.run_id),
@@ -201,8 +207,7 @@ export class RunStore {
 
   /** Compare-and-set. False when another writer committed since `rev` was read. */
   async commit(runId: string, rev: number, state: RunState, transitions: StepTransition[]): Promise<boolean> {
-    const command = (this.redis as unknown as Record<string, CommitCommand>)[COMMIT_COMMAND] as CommitCommand;
-    const result = (await command.apply(this.redis, this.commitArgs(runId, rev, state, transitions))) as number;
+    const result = (await scriptOf(this.redis, COMMIT_COMMAND)(...this.commitArgs(runId, rev, state, transitions))) as number;
     return result >= 0;
   }
 
@@ -211,9 +216,7 @@ export class RunStore {
    * called on; its reply is the new rev, or -1 when the rev moved.
    */
   queueCommit(pipeline: ChainableCommander, runId: string, rev: number, state: RunState, transitions: StepTransition[]): void {
-    const command = (pipeline as unknown as Record<string, CommitCommand>)[COMMIT_COMMAND];
-    if (typeof command !== "function") throw new Error("queueCommit: call defineRunScripts on the connection first");
-    command.apply(pipeline, this.commitArgs(runId, rev, state, transitions));
+    void scriptOf(pipeline, COMMIT_COMMAND)(...this.commitArgs(runId, rev, state, transitions));
   }
 
   private commitArgs(runId: string, rev: number, state: RunState, transitions: StepTransition[]): string[] {
