@@ -195,6 +195,7 @@ export class WorkflowEngine {
         }
       } catch (error) {
         if (!(error instanceof TransactionAborted)) throw error;
+        this.deps.logger.debug({ run_id: runId, attempt, reason: error.message }, "run transition aborted; recomputing");
       } finally {
         this.deps.transactions.release(tx);
       }
