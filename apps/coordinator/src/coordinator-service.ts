@@ -11,9 +11,10 @@ import { COORDINATOR_QUEUE } from "@switchyard/queue";
 import { closeRedis, createRedis } from "@switchyard/redis";
 import { CatalogStore, Keys, TaskIndex } from "@switchyard/store";
 import { ContextStore, RunStore, WORKFLOW_JOBS } from "@switchyard/workflow";
-import { FlowProducer, Queue, Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import { sweep } from "./housekeeping.js";
 import { participantJobs } from "./participant-jobs.js";
+import { TxConnection, TxPool } from "./run-transaction.js";
 import { WorkflowEngine } from "./workflow-engine.js";
 
 export interface CoordinatorServiceOptions {
@@ -59,14 +60,26 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   };
   const queue = new Queue(COORDINATOR_QUEUE, { connection: redis, prefix: config.redis.prefix });
   queue.on("error", () => {});
-  const flows = new FlowProducer({ connection: redis, prefix: config.redis.prefix });
-  flows.on("error", () => {});
+  // Transition connections: WATCH + MULTI need a connection of their own while in use; a command
+  // is never resent on a new socket (it would run without the WATCH).
+  const transactions = new TxPool(
+    () =>
+      new TxConnection(
+        redis.duplicate({
+          connectionName: "sy-coordinator-tx",
+          enableOfflineQueue: false,
+          autoResendUnfulfilledCommands: false,
+          maxRetriesPerRequest: 1,
+        }),
+        config.redis.prefix,
+      ),
+  );
   const engine = new WorkflowEngine({
     config,
     redis,
     store: new RunStore(redis, config.redis.prefix, { retentionSeconds: config.limits.retention_seconds }),
     contexts: new ContextStore(redis, config.redis.prefix, config.limits.retention_seconds),
-    flows,
+    transactions,
     queue,
     logger: log,
     metrics,
@@ -102,7 +115,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     {
       connection: redis,
       prefix: config.redis.prefix,
-      concurrency: options.concurrency ?? 8,
+      concurrency: options.concurrency ?? 64,
       lockDuration: config.limits.lock_duration_ms,
       stalledInterval: config.limits.stalled_interval_ms,
       // A coordinator job is an event of a run: losing it would strand the run, so a job whose
@@ -136,7 +149,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       await ops?.close();
       await worker.close();
       await engine.close();
-      await flows.close();
+      await transactions.close();
       await queue.close();
       await participants.close();
       await closeRedis(redis);

@@ -1,16 +1,10 @@
 import type { SwitchyardConfig } from "@switchyard/config";
-import { decodeFailure, type TaskCancelRequest, type TaskJobData } from "@switchyard/core";
 import type { Logger, SwitchyardMetrics } from "@switchyard/observability";
-import { agentQueueName, COORDINATOR_QUEUE, taskJobOptions } from "@switchyard/queue";
-import { Keys } from "@switchyard/store";
 import {
-  type Action,
-  advance,
+  advanceBatch,
   COORDINATOR_JOB_OPTIONS,
   type ContextStore,
-  type DispatchAction,
   heartbeatTimerId,
-  newRunState,
   RunEvent,
   type RunState,
   type RunStore,
@@ -19,48 +13,105 @@ import {
   WORKFLOW_JOBS,
   WorkflowJobData,
 } from "@switchyard/workflow";
-import { type FlowJob, type FlowProducer, type Job, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Job, Queue } from "bullmq";
+import type { ChainableCommander, Redis } from "ioredis";
+import { RunActions } from "./run-actions.js";
+import { TransactionAborted, type TxConnection, type TxPool } from "./run-transaction.js";
+import { queueStepReads, type StepReads } from "./step-events.js";
 
 export interface WorkflowEngineDeps {
   config: SwitchyardConfig;
   redis: Redis;
   store: RunStore;
   contexts: ContextStore;
-  flows: FlowProducer;
+  /** Dedicated connections for WATCH/MULTI transitions. */
+  transactions: TxPool;
   queue: Queue;
   logger: Logger;
   /** Run and step durations (optional: tests may run the engine without metrics). */
   metrics?: Pick<SwitchyardMetrics, "recordWorkflowRun" | "recordWorkflowStep">;
 }
 
+export interface Applied {
+  applied: boolean;
+  status?: string;
+}
+
+/** What a pending event is made from: an event, or a finished step's flow parent (read in the transaction). */
+type Source = { event: RunEvent } | { job: Job; data: WorkflowJobData & { step_id: string } };
+
+interface Pending {
+  source: Source;
+  resolve: (result: Applied) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A run's and its steps' statuses before a transition (for the metrics of what it finished). */
+interface Statuses {
+  status: string;
+  steps: Map<string, string>;
+}
+
+function statusesOf(run: RunState): Statuses {
+  return { status: run.status, steps: new Map(Object.entries(run.steps).map(([id, s]) => [id, s.status])) };
+}
+
 const FINAL_STEP = new Set(["completed", "failed", "skipped", "cancelled"]);
 const FINAL_RUN = new Set(["completed", "failed", "cancelled"]);
+/** Events of one run applied in one transaction at most. */
+const MAX_BATCH = 256;
 
 /**
- * The coordinator side of workflows: turns coordinator jobs into state-machine events, commits
- * each transition with compare-and-set, then carries out the transition's actions.
+ * The coordinator side of workflows: turns coordinator jobs into state-machine events and applies
+ * them to their run in transactions.
+ *
+ * One transition is two round trips on a dedicated connection: (1) WATCH the run, read it and
+ * the results of the finished steps whose events are applied; (2) MULTI: the BullMQ jobs the new
+ * state implies (next steps' flows, timers) + the state and its transitions, EXEC. EXEC aborts,
+ * and the transition is recomputed, when another coordinator changed the run in between, so two
+ * coordinators never both start a step and no job is added for a state that was not stored.
+ * Events of a run that arrive while its previous transition is in flight are applied together
+ * in the next one (a wide fan-out writes the run once per batch, not once per item).
  *
  * Durability: a step's task job is the child of a `wf-step` job on the coordinator queue
  * (a BullMQ flow). When the task completes or finally fails, BullMQ moves the parent to `wait`
- * in the same Lua script, so the completion cannot be lost between processes. If the coordinator
- * dies after committing a transition but before acting on it, the job is redelivered, the event
- * is found already applied, and {@link reconcileActions} re-issues the actions, which are
- * idempotent because every job id is deterministic.
+ * in the same Lua script, so the completion cannot be lost between processes. The coordinator
+ * job completes only after its event was committed and acted on; if the coordinator dies before,
+ * the job is redelivered, the event is found already applied, and {@link reconcileActions}
+ * re-issues the actions, which are idempotent because every job id is deterministic.
  */
 export class WorkflowEngine {
   private readonly definitions = new Map<string, StoredWorkflow>();
-  private readonly agentQueues = new Map<string, Queue>();
+  private readonly actions: RunActions;
+  /** Per run: events waiting for the transition in flight (present while one is). */
+  private readonly queues = new Map<string, Pending[]>();
 
-  constructor(private readonly deps: WorkflowEngineDeps) {}
+  constructor(private readonly deps: WorkflowEngineDeps) {
+    this.actions = new RunActions(deps);
+  }
 
   /** Handles one coordinator job whose name is one of WORKFLOW_JOBS. */
   async handle(job: Job): Promise<unknown> {
     const data = WorkflowJobData.parse(job.data);
-    const event = await this.eventOf(job.name, data, job);
-    if (!event) return null;
-    if (event.type === "heartbeat_check") return this.checkHeartbeat(data.run_id, event);
-    return this.apply(data.run_id, event);
+    switch (job.name) {
+      case WORKFLOW_JOBS.start:
+        return this.enqueue(data.run_id, { event: { type: "start" } });
+      case WORKFLOW_JOBS.event: {
+        const event = RunEvent.parse(data.event);
+        if (event.type === "heartbeat_check") return this.checkHeartbeat(data.run_id, event);
+        return this.enqueue(data.run_id, { event });
+      }
+      case WORKFLOW_JOBS.step:
+        if (!data.step_id) return null;
+        return this.enqueue(data.run_id, { job, data: { ...data, step_id: data.step_id } });
+      default:
+        return null;
+    }
+  }
+
+  /** Applies an event to a run (after the events of the run already waiting). */
+  apply(runId: string, event: RunEvent): Promise<Applied> {
+    return this.enqueue(runId, { event });
   }
 
   /**
@@ -86,108 +137,144 @@ export class WorkflowEngine {
     return this.apply(runId, { type: "heartbeat_lost", step_id: event.step_id });
   }
 
-  private async eventOf(name: string, data: WorkflowJobData, job: Job): Promise<RunEvent | undefined> {
-    switch (name) {
-      case WORKFLOW_JOBS.start:
-        return { type: "start" };
-      case WORKFLOW_JOBS.event:
-        return RunEvent.parse(data.event);
-      case WORKFLOW_JOBS.step: {
-        if (!data.step_id) return undefined;
-        if (data.group) return this.groupEvent(data.step_id, job);
-        const where = { step_id: data.step_id, ...(data.item !== undefined ? { item: data.item } : {}) };
-        const failures = Object.values(await job.getIgnoredChildrenFailures());
-        if (failures.length > 0) {
-          const error = decodeFailure(failures[0]) ?? { code: "INTERNAL", message: "step failed" };
-          return {
-            type: "step_failed",
-            ...where,
-            error: { code: error.code, message: error.message },
-            attempts: await this.attemptsOf(job),
-          };
-        }
-        const values = Object.values(await job.getChildrenValues());
-        return { type: "step_done", ...where, output: values[0] ?? null, attempts: await this.attemptsOf(job) };
+  /**
+   * Events of one run are serialised within this process (they would only abort each other's
+   * transactions); across coordinators WATCH keeps them safe.
+   */
+  private enqueue(runId: string, source: Source): Promise<Applied> {
+    return new Promise<Applied>((resolve, reject) => {
+      const waiting = this.queues.get(runId);
+      if (waiting) {
+        waiting.push({ source, resolve, reject });
+        return;
       }
-      default:
-        return undefined;
+      this.queues.set(runId, [{ source, resolve, reject }]);
+      void this.drain(runId);
+    });
+  }
+
+  private async drain(runId: string): Promise<void> {
+    const waiting = this.queues.get(runId) as Pending[];
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, MAX_BATCH);
+      try {
+        await this.settle(runId, batch);
+      } catch (error) {
+        // One bad event must not fail the others: apply them one by one.
+        if (batch.length === 1) batch[0]?.reject(error);
+        else for (const p of batch) await this.settle(runId, [p]).catch((e: unknown) => p.reject(e));
+      }
     }
+    this.queues.delete(runId);
   }
 
-  /** A merge parent's children: results by item index (the last segment of each child's job id). */
-  private async groupEvent(stepId: string, job: Job): Promise<RunEvent> {
-    const itemOf = (key: string) => Number(key.slice(key.lastIndexOf(".") + 1));
-    const results: Array<{ item: number; output?: unknown; error?: { code: string; message: string } }> = [];
-    for (const [key, value] of Object.entries(await job.getChildrenValues())) results.push({ item: itemOf(key), output: value ?? null });
-    for (const [key, reason] of Object.entries(await job.getIgnoredChildrenFailures())) {
-      const error = decodeFailure(reason) ?? { code: "INTERNAL", message: "subtask failed" };
-      results.push({ item: itemOf(key), error: { code: error.code, message: error.message } });
-    }
-    return { type: "group_done", step_id: stepId, results: results.filter((r) => Number.isInteger(r.item)) };
+  private async settle(runId: string, batch: Pending[]): Promise<void> {
+    const { results } = await this.transition(
+      runId,
+      batch.map((p) => p.source),
+    );
+    for (const [i, p] of batch.entries()) p.resolve(results[i] as Applied);
   }
-
-  /** Attempts the step's task took (best effort: the task job may already be trimmed). */
-  private async attemptsOf(parent: Job): Promise<number | undefined> {
-    const data = parent.data as WorkflowJobData;
-    if (!data.agent) return undefined;
-    const childId = String(parent.id).replace(/^done\./, "run.");
-    const child = await this.agentQueue(data.agent).getJob(childId);
-    if (!child) return undefined;
-    return Math.max(child.attemptsStarted ?? 0, child.attemptsMade);
-  }
-
-  private readonly running = new Map<string, Promise<unknown>>();
 
   /**
-   * Applies an event to a run. Events of one run are serialised within this process (they would
-   * only lose compare-and-set races to each other); across coordinators the CAS keeps them safe.
+   * Read, transition, commit with the jobs, act. Starts over when the run changed in between.
+   * Follow-up events (a missing sub-workflow fails its step) are applied before this returns, so
+   * they are committed before the jobs that caused them are acknowledged.
    */
-  async apply(runId: string, event: RunEvent): Promise<{ applied: boolean; status?: string }> {
-    const previous = this.running.get(runId) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => this.applyNow(runId, event));
-    this.running.set(runId, next);
-    try {
-      return await next;
-    } finally {
-      if (this.running.get(runId) === next) this.running.delete(runId);
+  private async transition(runId: string, sources: Source[]): Promise<{ results: Applied[] }> {
+    let results: Applied[] | undefined;
+    for (let next = sources, attempt = 0; next.length > 0; attempt++) {
+      if (attempt >= 100) throw new Error(`run ${runId}: too much contention committing ${next.length} event(s)`);
+      const tx = await this.deps.transactions.acquire();
+      try {
+        const done = await this.attempt(tx, runId, next);
+        if (done) {
+          results ??= done.results;
+          next = done.followUps.map((event) => ({ event }));
+          attempt = -1;
+        }
+      } catch (error) {
+        if (!(error instanceof TransactionAborted)) throw error;
+        this.deps.logger.debug({ run_id: runId, attempt, reason: error.message }, "run transition aborted; recomputing");
+      } finally {
+        this.deps.transactions.release(tx);
+      }
     }
+    return { results: results ?? [] };
   }
 
-  /** Load, transition, compare-and-set, act. Retries on a lost race. */
-  private async applyNow(runId: string, event: RunEvent): Promise<{ applied: boolean; status?: string }> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const stored = await this.deps.store.load(runId);
-      if (!stored) return { applied: false };
-      const definition = await this.definition(stored.state);
-      const now = Date.now();
-      const usesContext = definition.definition.steps.some((s) => s.context);
-      const context = usesContext ? (await this.deps.contexts.read(stored.state.tenant, runId))?.document : undefined;
-      const base = { run: stored.state, definition: definition.definition, now, ...(context ? { context } : {}) };
-      const result = await advance({ ...base, event });
-      if (!result.applied) {
-        // Redelivered or stale: make sure the effects of the state we have did happen.
-        await this.act(stored.state, await reconcileActions(base));
-        return { applied: false, status: stored.state.status };
+  private async attempt(
+    tx: TxConnection,
+    runId: string,
+    sources: Source[],
+  ): Promise<{ results: Applied[]; followUps: RunEvent[] } | undefined> {
+    const { store } = this.deps;
+    const reads: Array<StepReads | undefined> = [];
+    const { replies, epoch } = await tx.watch(store.keys.run(runId), (pipeline: ChainableCommander) => {
+      store.queueLoad(pipeline, runId);
+      for (const source of sources)
+        reads.push("job" in source ? queueStepReads(pipeline, this.deps.config.redis.prefix, source.job, source.data) : undefined);
+    });
+    const stored = store.parseLoad(replies[0], { validate: false });
+    if (!stored) return { results: sources.map(() => ({ applied: false })), followUps: [] };
+    let at = 1;
+    const events = sources.map((source, i) => {
+      const read = reads[i];
+      if (!read) return (source as { event: RunEvent }).event;
+      const event = read.toEvent(replies.slice(at, at + read.commands));
+      at += read.commands;
+      return event;
+    });
+
+    const definition = (await this.definition(stored.state)).definition;
+    const now = Date.now();
+    const usesContext = definition.steps.some((s) => s.context);
+    const context = usesContext ? (await this.deps.contexts.read(stored.state.tenant, runId))?.document : undefined;
+    const base = { definition, now, ...(context ? { context } : {}) };
+    // The parsed document is ours: the machine changes it in place (no clone of a 1,000-item run
+    // per transition); what `observe` compares against is taken first.
+    const before = statusesOf(stored.state);
+    const result = await advanceBatch({ ...base, run: stored.state, events, owned: true });
+    const applied = result.applied.includes(true);
+    const actions = [...result.actions];
+    // Redelivered or stale events: make sure the effects of the state we have did happen.
+    if (result.applied.includes(false))
+      actions.push(...(await reconcileActions({ ...base, run: result.run, ...(result.context ? { context: result.context } : {}) })));
+
+    // Context writes go first and are idempotent per step, so a crash before the commit below
+    // neither loses them nor, on redelivery, writes them twice.
+    for (const action of result.actions)
+      if (action.type === "context_write")
+        await this.deps.contexts.write(stored.state.tenant, runId, `step.${action.step_id}`, action.values, now);
+
+    const jobs = await this.actions.jobsOf(result.run, actions);
+    if (applied || jobs.length > 0) {
+      const rev = await tx.commit(
+        epoch,
+        jobs,
+        applied ? (multi) => store.queueCommit(multi, runId, stored.rev, result.run, result.transitions) : undefined,
+      );
+      if (applied && !(typeof rev === "number" && rev >= 0)) {
+        // Cannot happen under WATCH; if it ever does, the transition is recomputed.
+        this.deps.logger.warn({ run_id: runId }, "run commit found a moved revision under WATCH");
+        return undefined;
       }
-      // Context writes go first and are idempotent per step, so a crash before the commit below
-      // neither loses them nor, on redelivery, writes them twice.
-      for (const action of result.actions)
-        if (action.type === "context_write")
-          await this.deps.contexts.write(stored.state.tenant, runId, `step.${action.step_id}`, action.values, now);
-      if (!(await this.deps.store.commit(runId, stored.rev, result.run, result.transitions))) continue;
-      this.observe(stored.state, result.run);
-      await this.act(result.run, result.actions);
-      return { applied: true, status: result.run.status };
     }
-    throw new Error(`run ${runId}: too much contention committing ${event.type}`);
+    if (applied) this.observe(before, result.run);
+    const followUps: RunEvent[] = [];
+    await this.actions.afterCommit(result.run, actions, followUps);
+    return {
+      results: result.applied.map((a) => ({ applied: a, status: a ? result.run.status : before.status })),
+      followUps,
+    };
   }
 
   /** Durations of the steps and run this committed transition finished (once: only on change). */
-  private observe(before: RunState, after: RunState): void {
+  private observe(before: Statuses, after: RunState): void {
     const metrics = this.deps.metrics;
     if (!metrics) return;
     for (const [stepId, step] of Object.entries(after.steps)) {
-      if (!FINAL_STEP.has(step.status) || before.steps[stepId]?.status === step.status) continue;
+      if (!FINAL_STEP.has(step.status) || before.steps.get(stepId) === step.status) continue;
       const seconds = step.started_at && step.finished_at ? (step.finished_at - step.started_at) / 1_000 : 0;
       metrics.recordWorkflowStep({ workflow: after.workflow, step: stepId, outcome: step.status }, seconds);
     }
@@ -209,226 +296,7 @@ export class WorkflowEngine {
     return found;
   }
 
-  /**
-   * The agent that runs a capability-routed step: the least loaded (waiting + active tasks) agent
-   * whose `capabilities` include it. The choice is stored (SET NX) before the job is added, so a
-   * redelivery re-adds the job to the same queue and never runs the step on a second agent.
-   */
-  private async agentFor(run: RunState, jobId: string, capability: string): Promise<string> {
-    const key = `${this.deps.store.keys.run(run.run_id)}:agent:${jobId}`;
-    const chosen = await this.deps.redis.get(key);
-    if (chosen) return chosen;
-    const candidates = Object.entries(this.deps.config.agents)
-      .filter(([, a]) => a.capabilities.includes(capability) && (!a.tenants || a.tenants.includes(run.tenant)))
-      .map(([name]) => name);
-    if (candidates.length === 0) throw new Error(`no agent has capability '${capability}'`);
-    let best = candidates[0] as string;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (const name of candidates) {
-      const counts = await this.agentQueue(name).getJobCounts("waiting", "active", "prioritized");
-      const load = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (load < bestLoad) [best, bestLoad] = [name, load];
-    }
-    await this.deps.redis.set(key, best, "EX", this.deps.config.limits.retention_seconds, "NX");
-    return (await this.deps.redis.get(key)) ?? best;
-  }
-
-  private agentQueue(agent: string): Queue {
-    let queue = this.agentQueues.get(agent);
-    if (!queue) {
-      queue = new Queue(agentQueueName(agent), {
-        connection: this.deps.redis,
-        prefix: this.deps.config.redis.prefix,
-        skipWaitingForReady: true,
-      });
-      queue.on("error", () => {});
-      this.agentQueues.set(agent, queue);
-    }
-    return queue;
-  }
-
-  /** A step's task as a flow child: a normal task envelope on the agent's queue. */
-  private async taskFlow(run: RunState, action: DispatchAction): Promise<FlowJob> {
-    const { config } = this.deps;
-    if (action.capability) action.agent = await this.agentFor(run, action.job_id, action.capability);
-    const agentConfig = config.agents[action.agent];
-    const data: TaskJobData = {
-      v: 1,
-      task_id: action.job_id,
-      tenant: run.tenant,
-      agent: action.agent,
-      tool: action.tool,
-      arguments: action.arguments,
-      timeout_ms: action.timeout_ms ?? agentConfig?.timeout_ms ?? config.limits.task_timeout_ms,
-      priority: 1,
-      created_at: Date.now(),
-      submitted_by: `run.${run.run_id}`,
-    };
-    const taskOptions = taskJobOptions({
-      taskId: action.job_id,
-      priority: 1,
-      maxAttempts: action.attempts,
-      backoffMs: action.backoff_ms,
-      retentionSeconds: config.limits.retention_seconds,
-      retentionCount: config.limits.retention_count,
-    });
-    return {
-      name: action.tool,
-      queueName: agentQueueName(action.agent),
-      data,
-      opts: {
-        ...taskOptions,
-        // Age only: a count bound could drop a finished task before a redelivery re-adds it.
-        removeOnComplete: { age: config.limits.retention_seconds },
-        removeOnFail: { age: config.limits.retention_seconds },
-        // A finally failed task still releases its parent, which reads the failure.
-        ignoreDependencyOnFailure: true,
-      },
-    };
-  }
-
-  private async act(run: RunState, actions: Action[]): Promise<void> {
-    const flows: FlowJob[] = [];
-    for (const action of actions) {
-      switch (action.type) {
-        case "dispatch": {
-          const child = await this.taskFlow(run, action);
-          flows.push({
-            name: WORKFLOW_JOBS.step,
-            queueName: COORDINATOR_QUEUE,
-            data: {
-              run_id: run.run_id,
-              step_id: action.step_id,
-              agent: action.agent,
-              ...(action.item !== undefined ? { item: action.item } : {}),
-            } satisfies WorkflowJobData,
-            opts: { ...COORDINATOR_JOB_OPTIONS, jobId: action.job_id.replace(/^run\./, "done.") },
-            children: [child],
-          });
-          break;
-        }
-        case "dispatch_group": {
-          const children = await Promise.all(action.children.map((c) => this.taskFlow(run, c)));
-          flows.push({
-            name: WORKFLOW_JOBS.step,
-            queueName: COORDINATOR_QUEUE,
-            data: { run_id: run.run_id, step_id: action.step_id, group: true } satisfies WorkflowJobData,
-            opts: { ...COORDINATOR_JOB_OPTIONS, jobId: action.parent_job_id },
-            children,
-          });
-          break;
-        }
-        case "timer":
-          await this.deps.queue.add(
-            WORKFLOW_JOBS.event,
-            { run_id: run.run_id, event: action.event },
-            { ...COORDINATOR_JOB_OPTIONS, jobId: action.job_id, delay: action.delay_ms },
-          );
-          break;
-        case "cancel_jobs":
-          await Promise.all(action.job_ids.map((id) => this.cancelJob(id)));
-          break;
-        case "clear_timers":
-          await Promise.all(action.job_ids.map((id) => this.deps.queue.remove(id).catch(() => 0)));
-          break;
-        case "start_child":
-          await this.startChild(run, action);
-          break;
-        case "cancel_child":
-          await this.deps.queue.add(
-            WORKFLOW_JOBS.event,
-            { run_id: action.child_run_id, event: { type: "cancel", reason: "parent run ended" } },
-            { ...COORDINATOR_JOB_OPTIONS, jobId: `cancel.${action.child_run_id}` },
-          );
-          break;
-        case "context_write":
-          // Written before the commit (see apply).
-          break;
-        case "finished":
-          if (run.parent) {
-            const event: RunEvent =
-              run.status === "completed"
-                ? {
-                    type: "step_done",
-                    step_id: run.parent.step_id,
-                    ...(run.parent.item !== undefined ? { item: run.parent.item } : {}),
-                    output: run.output ?? null,
-                  }
-                : {
-                    type: "step_failed",
-                    step_id: run.parent.step_id,
-                    ...(run.parent.item !== undefined ? { item: run.parent.item } : {}),
-                    error: {
-                      code: run.error?.code ?? "TOOL_ERROR",
-                      message: `sub-workflow ${run.workflow} ${run.status}: ${run.error?.message ?? ""}`,
-                    },
-                  };
-            await this.deps.queue.add(
-              WORKFLOW_JOBS.event,
-              { run_id: run.parent.run_id, event },
-              { ...COORDINATOR_JOB_OPTIONS, jobId: `child.${run.run_id}` },
-            );
-          }
-          this.deps.logger.debug({ run_id: run.run_id, status: action.status }, "run finished");
-          break;
-      }
-    }
-    if (flows.length > 0) await this.deps.flows.addBulk(flows);
-  }
-
-  /** Best effort: a task that is already running finishes, and its result is ignored. */
-  private async cancelJob(jobId: string): Promise<void> {
-    const parent = await this.deps.queue.getJob(jobId.replace(/^run\./, "done."));
-    if (!parent) return;
-    try {
-      await parent.remove({ removeChildren: true });
-      return;
-    } catch {
-      // A running child task is locked and cannot be removed: ask its worker to abort it, the way
-      // POST /tasks/{id}/cancel does. It then fails as CANCELLED, which the cancelled run ignores.
-    }
-    const dependencies = await parent.getDependencies().catch(() => undefined);
-    const children = [...Object.keys(dependencies?.processed ?? {}), ...(dependencies?.unprocessed ?? [])];
-    for (const key of children) {
-      // Dependency keys are `<prefix>:agent.<agent>:<job id>`; job ids never contain ':'.
-      const match = /:agent\.([^:]+):([^:]+)$/.exec(key);
-      if (!match) continue;
-      const request: TaskCancelRequest = { agent: match[1] as string, task_id: match[2] as string };
-      await this.deps.redis.publish(new Keys(this.deps.config.redis.prefix).cancelChannel(), JSON.stringify(request));
-    }
-  }
-
-  private async startChild(run: RunState, action: Extract<Action, { type: "start_child" }>): Promise<void> {
-    const stored = await this.deps.store.workflow(run.tenant, action.workflow);
-    if (!stored) {
-      await this.applyNow(run.run_id, {
-        type: "step_failed",
-        step_id: action.step_id,
-        ...(action.item !== undefined ? { item: action.item } : {}),
-        error: { code: "NOT_FOUND", message: `no workflow '${action.workflow}'` },
-      });
-      return;
-    }
-    const state = newRunState({
-      run_id: action.child_run_id,
-      tenant: run.tenant,
-      workflow: stored.name,
-      version: stored.version,
-      definition: stored.definition,
-      input: action.input,
-      now: Date.now(),
-      parent: { run_id: run.run_id, step_id: action.step_id, ...(action.item !== undefined ? { item: action.item } : {}) },
-    });
-    // The child's id is deterministic; the idempotency key makes a second create a no-op.
-    await this.deps.store.create(state, `child.${action.child_run_id}`);
-    await this.deps.queue.add(
-      WORKFLOW_JOBS.start,
-      { run_id: action.child_run_id },
-      { ...COORDINATOR_JOB_OPTIONS, jobId: `start.${action.child_run_id}` },
-    );
-  }
-
   async close(): Promise<void> {
-    await Promise.all([...this.agentQueues.values()].map((q) => q.close()));
+    await this.actions.close();
   }
 }

@@ -152,13 +152,36 @@ export function newRunState(args: {
   };
 }
 
+/** A definition's step graph, derived once per definition object (definitions are immutable). */
+interface Graph {
+  byId: Map<string, StepDefinition>;
+  dependents: Map<string, string[]>;
+  /** fallback step → the steps that fall back to it. */
+  primaries: Map<string, string[]>;
+}
+
+const graphs = new WeakMap<WorkflowDefinition, Graph>();
+
+function graphOf(def: WorkflowDefinition): Graph {
+  let graph = graphs.get(def);
+  if (graph) return graph;
+  graph = { byId: new Map(def.steps.map((s) => [s.step_id, s])), dependents: new Map(), primaries: new Map() };
+  for (const step of def.steps) {
+    for (const dep of step.depends_on) graph.dependents.set(dep, [...(graph.dependents.get(dep) ?? []), step.step_id]);
+    if (typeof step.on_failure === "object")
+      graph.primaries.set(step.on_failure.fallback, [...(graph.primaries.get(step.on_failure.fallback) ?? []), step.step_id]);
+  }
+  graphs.set(def, graph);
+  return graph;
+}
+
 class Transition {
   readonly actions: Action[] = [];
   readonly transitions: StepTransition[] = [];
-  readonly byId: Map<string, StepDefinition>;
-  readonly dependents = new Map<string, string[]>();
+  readonly byId: ReadonlyMap<string, StepDefinition>;
+  readonly dependents: ReadonlyMap<string, string[]>;
   /** fallback step → the steps that fall back to it. */
-  readonly primaries = new Map<string, string[]>();
+  readonly primaries: ReadonlyMap<string, string[]>;
 
   constructor(
     readonly run: RunState,
@@ -166,12 +189,10 @@ class Transition {
     readonly now: number,
     public context: Record<string, unknown> | undefined,
   ) {
-    this.byId = new Map(def.steps.map((s) => [s.step_id, s]));
-    for (const step of def.steps) {
-      for (const dep of step.depends_on) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), step.step_id]);
-      if (typeof step.on_failure === "object")
-        this.primaries.set(step.on_failure.fallback, [...(this.primaries.get(step.on_failure.fallback) ?? []), step.step_id]);
-    }
+    const graph = graphOf(def);
+    this.byId = graph.byId;
+    this.dependents = graph.dependents;
+    this.primaries = graph.primaries;
   }
 
   state(id: string): StepState {
@@ -295,15 +316,58 @@ class Transition {
 }
 
 export async function advance(input: AdvanceInput): Promise<AdvanceResult> {
-  const run = structuredClone(input.run);
-  const t = new Transition(run, input.definition, input.now, input.context);
-  const none: AdvanceResult = { run: input.run, actions: [], transitions: [], applied: false };
-  if (RUN_TERMINAL.has(run.status)) return none;
-  const applied = await applyEvent(t, input.event);
-  if (!applied) return none;
-  await flushContextWrites(t);
-  if (run.status === "running") await schedule(t);
-  return { run, actions: t.actions, transitions: t.transitions, applied: true };
+  const { event, ...rest } = input;
+  const batch = await advanceBatch({ ...rest, events: [event] });
+  if (!batch.applied[0]) return { run: input.run, actions: [], transitions: [], applied: false };
+  return { run: batch.run, actions: batch.actions, transitions: batch.transitions, applied: true };
+}
+
+export interface AdvanceBatchInput extends Omit<AdvanceInput, "event"> {
+  events: RunEvent[];
+  /**
+   * The caller hands `run` over (a copy nobody else holds, e.g. just parsed from storage): it is
+   * changed in place instead of cloned. Otherwise `run` is left as it was.
+   */
+  owned?: boolean;
+}
+
+export interface AdvanceBatchResult {
+  /** The run after every applied event (`input.run` itself when none applied). */
+  run: RunState;
+  /** The actions and transitions of the applied events, in event order. */
+  actions: Action[];
+  transitions: StepTransition[];
+  /** Per event: did it change the run? */
+  applied: boolean[];
+  /** The context document as the applied events' context writes left it. */
+  context?: Record<string, unknown>;
+}
+
+/**
+ * Applies several events of one run in order, as if `advance` were called once per event on the
+ * previous call's run (the same result), but cloning the run once instead of once per event.
+ * The coordinator uses it to apply every event of a run that arrived while it was busy with one
+ * commit, so a wide fan-out writes the run document once per batch rather than once per item.
+ */
+export async function advanceBatch(input: AdvanceBatchInput): Promise<AdvanceBatchResult> {
+  const run = input.owned ? input.run : structuredClone(input.run);
+  const out: AdvanceBatchResult = { run, actions: [], transitions: [], applied: [] };
+  let context = input.context;
+  for (const event of input.events) {
+    const t = new Transition(run, input.definition, input.now, context);
+    // An event that does not apply returns before changing the run (see applyEvent).
+    const applied = !RUN_TERMINAL.has(run.status) && (await applyEvent(t, event));
+    out.applied.push(applied);
+    if (!applied) continue;
+    await flushContextWrites(t);
+    if (run.status === "running") await schedule(t);
+    out.actions.push(...t.actions);
+    out.transitions.push(...t.transitions);
+    context = t.context;
+  }
+  if (!out.applied.includes(true)) out.run = input.run;
+  if (context) out.context = context;
+  return out;
 }
 
 /**

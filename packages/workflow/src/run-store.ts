@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { RunState, type StepTransition, StoredWorkflow, type WorkflowDefinition } from "./schema.js";
 
 /**
@@ -96,6 +96,24 @@ export interface StoredRun {
   rev: number;
 }
 
+/** The scripts as ioredis commands: EVALSHA after their first use on a connection, not the text each time. */
+const COMMIT_COMMAND = "switchyardRunCommit";
+const CREATE_COMMAND = "switchyardRunCreate";
+type ScriptCommand = (...args: string[]) => Promise<unknown>;
+
+/** Defines the run scripts on a connection (once per connection), for `create`, `commit` and `queueCommit`. */
+export function defineRunScripts(redis: Redis): void {
+  if (typeof (redis as unknown as Record<string, unknown>)[COMMIT_COMMAND] === "function") return;
+  redis.defineCommand(COMMIT_COMMAND, { numberOfKeys: 2, lua: COMMIT });
+  redis.defineCommand(CREATE_COMMAND, { numberOfKeys: 4, lua: CREATE });
+}
+
+function scriptOf(target: Redis | ChainableCommander, name: string): ScriptCommand {
+  const command = (target as unknown as Record<string, ScriptCommand>)[name];
+  if (typeof command !== "function") throw new Error(`${name}: call defineRunScripts on the connection first`);
+  return command.bind(target);
+}
+
 export class RunStore {
   readonly keys: WorkflowKeys;
 
@@ -105,6 +123,7 @@ export class RunStore {
     private readonly options: { retentionSeconds: number; maxEvents?: number },
   ) {
     this.keys = new WorkflowKeys(prefix);
+    defineRunScripts(redis);
   }
 
   // ---- definitions
@@ -145,9 +164,7 @@ export class RunStore {
   /** Stores a new run; with an idempotency key, a second create returns the first run's id. */
   async create(state: RunState, idempotencyKey?: string): Promise<{ run_id: string; created: boolean }> {
     const retention = this.options.retentionSeconds;
-    const id = (await this.redis.eval(
-      CREATE,
-      4,
+    const id = (await scriptOf(this.redis, CREATE_COMMAND)(
       this.keys.run(state.run_id),
       this.keys.runs(state.tenant),
       idempotencyKey ? this.keys.idempotency(state.tenant, idempotencyKey) : this.keys.run(state.run_id),
@@ -163,17 +180,48 @@ export class RunStore {
   }
 
   async load(runId: string): Promise<StoredRun | undefined> {
-    const [state, rev] = await this.redis.hmget(this.keys.run(runId), "state", "rev");
+    return this.parseLoad(await this.redis.hmget(this.keys.run(runId), "state", "rev"));
+  }
+
+  /** Adds the read of a run to a pipeline; `parseLoad` turns its reply into the run. */
+  queueLoad(pipeline: ChainableCommander, runId: string): void {
+    pipeline.hmget(this.keys.run(runId), "state", "rev");
+  }
+
+  /**
+   * `validate: false` skips the schema check for a reader that only feeds the document back to
+   * the state machine (the coordinator): every writer serialises a `RunState` (create, commit),
+   * and on a 1,000-item run the full parse costs more than the transition itself. The shape is
+   * still checked (version, steps).
+   */
+  parseLoad(reply: unknown, options: { validate?: boolean } = {}): StoredRun | undefined {
+    const [state, rev] = reply as [string | null, string | null];
     if (!state) return undefined;
-    return { state: RunState.parse(JSON.parse(state)), rev: Number(rev ?? 0) };
+    const json = JSON.parse(state) as RunState;
+    if (options.validate === false) {
+      if (json?.v !== 1 || typeof json.steps !== "object" || json.steps === null) throw new Error("stored run is not a run document (v1)");
+      return { state: json, rev: Number(rev ?? 0) };
+    }
+    return { state: RunState.parse(json), rev: Number(rev ?? 0) };
   }
 
   /** Compare-and-set. False when another writer committed since `rev` was read. */
   async commit(runId: string, rev: number, state: RunState, transitions: StepTransition[]): Promise<boolean> {
+    const result = (await scriptOf(this.redis, COMMIT_COMMAND)(...this.commitArgs(runId, rev, state, transitions))) as number;
+    return result >= 0;
+  }
+
+  /**
+   * Adds the same compare-and-set to a pipeline or MULTI of a connection `defineRunScripts` was
+   * called on; its reply is the new rev, or -1 when the rev moved.
+   */
+  queueCommit(pipeline: ChainableCommander, runId: string, rev: number, state: RunState, transitions: StepTransition[]): void {
+    void scriptOf(pipeline, COMMIT_COMMAND)(...this.commitArgs(runId, rev, state, transitions));
+  }
+
+  private commitArgs(runId: string, rev: number, state: RunState, transitions: StepTransition[]): string[] {
     const finished = state.status === "completed" || state.status === "failed" || state.status === "cancelled";
-    const result = (await this.redis.eval(
-      COMMIT,
-      2,
+    return [
       this.keys.run(runId),
       this.keys.events(runId),
       String(rev),
@@ -181,8 +229,7 @@ export class RunStore {
       String(finished ? this.options.retentionSeconds : 0),
       String(this.options.maxEvents ?? 10_000),
       ...transitions.map((t) => JSON.stringify(t)),
-    )) as number;
-    return result >= 0;
+    ];
   }
 
   /** A participant's heartbeat on a waiting step (read by the coordinator's heartbeat timer). */

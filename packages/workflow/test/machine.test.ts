@@ -1,6 +1,7 @@
 import {
   type Action,
   advance,
+  advanceBatch,
   findIssues,
   newRunState,
   parseDefinition,
@@ -66,6 +67,48 @@ describe("state machine", () => {
     const frozen = JSON.stringify(r0);
     await step(r0, diamond, { type: "start" });
     expect(JSON.stringify(r0)).toBe(frozen);
+  });
+
+  it("applies a batch of events like one advance per event, skipping the ones that do not apply", async () => {
+    const wide = def([
+      { step_id: "each", foreach: { items: "{{ [1..6] }}", concurrency: 2 }, tool: "m.echo", arguments: { i: "{{ item }}" } },
+      { step_id: "after", depends_on: ["each"], tool: "m.echo" },
+    ]);
+    const r1 = await step(start(wide), wide, { type: "start" });
+    const events: RunEvent[] = [
+      { type: "step_done", step_id: "each", item: 0, output: "a" },
+      { type: "step_done", step_id: "each", item: 0, output: "a" }, // redelivered
+      { type: "step_done", step_id: "each", item: 1, output: "b" },
+      { type: "step_done", step_id: "each", item: 2, output: "c" },
+    ];
+    let run = r1.run;
+    const actions: Action[] = [];
+    const applied: boolean[] = [];
+    for (const event of events) {
+      const r = await step(run, wide, event);
+      run = r.run;
+      actions.push(...r.actions);
+      applied.push(r.applied);
+    }
+    const frozen = JSON.stringify(r1.run);
+    const batch = await advanceBatch({ run: r1.run, definition: wide, events, now: 2 });
+    expect(JSON.stringify(r1.run)).toBe(frozen);
+    expect(batch.applied).toEqual(applied);
+    expect(batch.applied).toEqual([true, false, true, true]);
+    expect(batch.run).toEqual(run);
+    expect(batch.actions).toEqual(actions);
+    expect(dispatched(batch.actions)).toEqual(["run.run_x.each.2", "run.run_x.each.3", "run.run_x.each.4"]);
+    expect(batch.transitions.map((t) => t.seq)).toEqual(batch.transitions.map((_, i) => r1.run.seq + i + 1));
+
+    // Handed over (owned): the same result, computed in place.
+    const owned = structuredClone(r1.run);
+    const inPlace = await advanceBatch({ run: owned, definition: wide, events, now: 2, owned: true });
+    expect(inPlace.run).toBe(owned);
+    expect(inPlace.run).toEqual(run);
+    // Nothing applies: the input run comes back untouched.
+    const none = await advanceBatch({ run: run, definition: wide, events: [events[0] as RunEvent], now: 3 });
+    expect(none.applied).toEqual([false]);
+    expect(none.run).toBe(run);
   });
 
   it("fails the run on a failing step and skips the rest; continue and fallback keep it going", async () => {
