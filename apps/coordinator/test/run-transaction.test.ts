@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { waitForReady } from "@switchyard/redis";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -66,8 +67,9 @@ describe("coordinator transaction connection", () => {
     await redis.set(key, "1");
     const tx = await pool.acquire();
     const { epoch } = await tx.watch(key, (p) => p.get(key));
+    const closed = once(tx.redis, "close");
     tx.redis.disconnect(true);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await closed;
     await waitForReady(tx.redis);
     await expect(tx.commit(epoch, [flow("c")], (m) => m.set(key, "mine"))).rejects.toBeInstanceOf(TransactionAborted);
     pool.release(tx);
