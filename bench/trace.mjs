@@ -25,7 +25,7 @@ const op =
   what === "invoke"
     ? () => client.request("POST", "/api/v1/tools/everything/echo/invoke", { arguments: { message: "hi" } })
     : () => client.request("POST", "/api/v1/tasks", { agent_name: "mock", tool_name: "echo", arguments: { message: "hi" } });
-for (let i = 0; i < 20; i++) await op();
+for (let i = 0; i < Number(process.env.TRACE_WARMUP ?? 20); i++) await op();
 await new Promise((r) => setTimeout(r, 300)); // let the warm-up's trailing writes (audit, events) settle
 const admin = new Redis(redis.url);
 const names = new Map();

@@ -53,6 +53,20 @@ export function startProcess(args, env, ready) {
   });
 }
 
+/** Starts a bench script (`node <file> ...args`) as its own process; resolves once `ready` matches its stdout. */
+export function startScript(file, args, env, ready) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d.toString();
+      const match = output.match(ready);
+      if (match) resolve({ child, match });
+    });
+    child.once("exit", (code) => reject(new Error(`${path.basename(file)} exited ${code}`)));
+  });
+}
+
 export function stopProcess(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();

@@ -11,6 +11,40 @@ export async function latencyAndThroughput(call, { serial, load, concurrency, wa
   await closedLoop(warmup, Math.min(concurrency, 4), op);
   const one = await closedLoop(serial, 1, op);
   const many = await closedLoop(load, concurrency, op);
+  return result(one, many);
+}
+
+/**
+ * The same for several paths that are all up at once, measured so that they can be compared on a
+ * noisy machine: every path is warmed up first, then the serial samples are taken in `rounds`
+ * rounds, each path in turn (rotating the order), so a slow spell of the machine spreads over all
+ * paths instead of landing on one; then each path's throughput. `paths` is [[name, call(i)], …];
+ * returns [[name, result], …] in the same order.
+ */
+export async function comparePaths(paths, { serial, load, concurrency, warmup, rounds = 10 }) {
+  let i = 0;
+  const ops = paths.map(
+    ([, call]) =>
+      () =>
+        call(i++),
+  );
+  for (const op of ops) await closedLoop(warmup, Math.min(concurrency, 4), op);
+  const serialRuns = paths.map(() => ({ latencies: [], errors: [] }));
+  const perRound = Math.ceil(serial / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < ops.length; k++) {
+      const p = (k + r) % ops.length;
+      const run = await closedLoop(perRound, 1, ops[p]);
+      serialRuns[p].latencies.push(...run.latencies);
+      serialRuns[p].errors.push(...run.errors);
+    }
+  }
+  const out = [];
+  for (const [p, op] of ops.entries()) out.push([paths[p][0], result(serialRuns[p], await closedLoop(load, concurrency, op))]);
+  return out;
+}
+
+function result(one, many) {
   const errors = [...one.errors, ...many.errors];
   if (errors.length > 0) console.error(`  ${errors.length} errors, first: ${errors[0]}`);
   return {

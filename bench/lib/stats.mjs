@@ -23,3 +23,19 @@ export function printTable(title, rows) {
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const row of rows) console.log(line(columns.map((c) => row[c])));
 }
+
+/**
+ * The target line for a queued synchronous call: its added p50, and how that splits into the
+ * queue floor, the HTTP hop over it (bare API) and what Switchyard adds over the HTTP + queue floor.
+ */
+export function floorSummary(label, added, queueRow, httpRow) {
+  const queue = queueRow["added p50 ms"];
+  const http = httpRow["added p50 ms"];
+  return {
+    [`${label} added p50 ms`]: added,
+    met: added <= 2,
+    "queue floor adds": queue,
+    "HTTP + queue floor adds": http,
+    "Switchyard over HTTP + queue floor": round(added - http, 2),
+  };
+}

@@ -14,6 +14,7 @@ import {
   resetCommandStats,
   rssMiB,
   startProcess,
+  startScript,
   stopProcess,
   writeConfig,
 } from "../lib/env.mjs";
@@ -83,8 +84,9 @@ async function rawBullmq(redisUrl, prefix, redisPid) {
 async function bareApi(redisUrl, prefix, redisPid) {
   const queueName = "agent.mock";
   const worker = await startRawWorker(redisUrl, prefix, queueName);
-  const api = await startNode(
-    [path.join(ROOT, "bench/lib/bare-api.mjs"), redisUrl, prefix, queueName],
+  const api = await startScript(
+    path.join(ROOT, "bench/lib/bare-api.mjs"),
+    [redisUrl, prefix, queueName],
     { JOB_OPTIONS: JSON.stringify(JOB_OPTIONS) },
     /bare api (http:\/\/\S+)/,
   );
@@ -116,19 +118,6 @@ async function bareApi(redisUrl, prefix, redisPid) {
     bytesPerTask: (after.usedMemory - before.usedMemory) / N,
     cpu,
   };
-}
-
-function startNode(args, env, ready) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d.toString();
-      const match = output.match(ready);
-      if (match) resolve({ child, match });
-    });
-    child.once("exit", (code) => reject(new Error(`${args[0]} exited ${code}`)));
-  });
 }
 
 function startRawWorker(redisUrl, prefix, queue) {
