@@ -29,19 +29,29 @@ export async function comparePaths(paths, { serial, load, concurrency, warmup, r
         call(i++),
   );
   for (const op of ops) await closedLoop(warmup, Math.min(concurrency, 4), op);
-  const serialRuns = paths.map(() => ({ latencies: [], errors: [] }));
-  const perRound = Math.ceil(serial / rounds);
+  const serialRuns = await interleavedSerial(ops, serial, rounds);
+  const out = [];
+  for (const [p, op] of ops.entries()) out.push([paths[p][0], result(serialRuns[p], await closedLoop(load, concurrency, op))]);
+  return out;
+}
+
+/**
+ * `total` serial (concurrency 1) operations of each of `ops`, taken in `rounds` rounds with the
+ * order rotating each round, so a slow spell of a noisy machine spreads over every op.
+ * Returns one {latencies, errors} per op.
+ */
+export async function interleavedSerial(ops, total, rounds = 10) {
+  const runs = ops.map(() => ({ latencies: [], errors: [] }));
+  const perRound = Math.ceil(total / rounds);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < ops.length; k++) {
       const p = (k + r) % ops.length;
       const run = await closedLoop(perRound, 1, ops[p]);
-      serialRuns[p].latencies.push(...run.latencies);
-      serialRuns[p].errors.push(...run.errors);
+      runs[p].latencies.push(...run.latencies);
+      runs[p].errors.push(...run.errors);
     }
   }
-  const out = [];
-  for (const [p, op] of ops.entries()) out.push([paths[p][0], result(serialRuns[p], await closedLoop(load, concurrency, op))]);
-  return out;
+  return runs;
 }
 
 function result(one, many) {

@@ -19,6 +19,7 @@ import {
   writeConfig,
 } from "../lib/env.mjs";
 import { keepAliveClient } from "../lib/http.mjs";
+import { interleavedSerial } from "../lib/measure.mjs";
 import { printTable, round, summarize } from "../lib/stats.mjs";
 
 const N = Number(process.env.BENCH_TASKS ?? 3_000);
@@ -46,6 +47,29 @@ function cpuMeter(pids) {
   };
 }
 
+/**
+ * The measured phases every system goes through: warm-up, then N tasks at CONCURRENCY with Redis
+ * command and memory deltas and CPU per process. (Serial latency is taken later, interleaved
+ * across the systems.) `during` runs alongside the loaded phase (memory sampling) and returns its stop.
+ */
+async function measurePhase(redisUrl, op, pids, { during } = {}) {
+  await closedLoop(WARMUP, CONCURRENCY, op);
+  const stopDuring = during?.();
+  const before = await redisCounters(redisUrl);
+  await resetCommandStats(redisUrl);
+  const meter = cpuMeter(pids);
+  const result = await closedLoop(N, CONCURRENCY, op);
+  const cpu = meter();
+  const after = await redisCounters(redisUrl);
+  stopDuring?.();
+  return {
+    ...result,
+    commandsPerTask: after.calls / N,
+    bytesPerTask: (after.usedMemory - before.usedMemory) / N,
+    cpu,
+  };
+}
+
 async function rawBullmq(redisUrl, prefix, redisPid) {
   const queueName = "agent.mock";
   const worker = await startRawWorker(redisUrl, prefix, queueName);
@@ -59,25 +83,14 @@ async function rawBullmq(redisUrl, prefix, redisPid) {
     if (!done.ok) throw new Error(done.failedReason);
     return done.at;
   };
-  await closedLoop(WARMUP, CONCURRENCY, op);
-  const before = await redisCounters(redisUrl);
-  await resetCommandStats(redisUrl);
-  const meter = cpuMeter({ worker: worker.child.pid, redis: redisPid });
-  const result = await closedLoop(N, CONCURRENCY, op);
-  const cpu = meter();
-  const after = await redisCounters(redisUrl);
-  const serial = await closedLoop(SERIAL, 1, op);
-  await watcher.close();
-  await queue.close();
-  connection.disconnect();
-  await stopProcess(worker.child);
-  return {
-    ...result,
-    serial: serial.latencies,
-    commandsPerTask: after.calls / N,
-    bytesPerTask: (after.usedMemory - before.usedMemory) / N,
-    cpu,
+  const measured = await measurePhase(redisUrl, op, { worker: worker.child.pid, redis: redisPid });
+  const stop = async () => {
+    await watcher.close();
+    await queue.close();
+    connection.disconnect();
+    await stopProcess(worker.child);
   };
+  return { ...measured, op, stop };
 }
 
 /** Bare Express → Queue.add → the same raw worker: the floor of any HTTP API over BullMQ. */
@@ -100,24 +113,13 @@ async function bareApi(redisUrl, prefix, redisPid) {
     if (!done.ok) throw new Error(done.failedReason);
     return done.at;
   };
-  await closedLoop(WARMUP, CONCURRENCY, op);
-  const before = await redisCounters(redisUrl);
-  await resetCommandStats(redisUrl);
-  const meter = cpuMeter({ api: api.child.pid, worker: worker.child.pid, redis: redisPid });
-  const result = await closedLoop(N, CONCURRENCY, op);
-  const cpu = meter();
-  const after = await redisCounters(redisUrl);
-  const serial = await closedLoop(SERIAL, 1, op);
-  client.close();
-  await watcher.close();
-  await Promise.all([stopProcess(api.child), stopProcess(worker.child)]);
-  return {
-    ...result,
-    serial: serial.latencies,
-    commandsPerTask: after.calls / N,
-    bytesPerTask: (after.usedMemory - before.usedMemory) / N,
-    cpu,
+  const measured = await measurePhase(redisUrl, op, { api: api.child.pid, worker: worker.child.pid, redis: redisPid });
+  const stop = async () => {
+    client.close();
+    await watcher.close();
+    await Promise.all([stopProcess(api.child), stopProcess(worker.child)]);
   };
+  return { ...measured, op, stop };
 }
 
 function startRawWorker(redisUrl, prefix, queue) {
@@ -149,32 +151,26 @@ async function switchyard(redisUrl, prefix, workers, dir, redisPid) {
     if (!done.ok) throw new Error(done.failedReason);
     return done.at;
   };
-  await closedLoop(WARMUP, CONCURRENCY, op);
   const peak = { api: 0, worker: 0 };
-  const sampler = setInterval(() => {
-    peak.api = Math.max(peak.api, rssMiB(api.pid));
-    peak.worker = Math.max(peak.worker, ...workerProcs.map((w) => rssMiB(w.pid)));
-  }, 100);
-  const before = await redisCounters(redisUrl);
-  await resetCommandStats(redisUrl);
-  const meter = cpuMeter({ api: api.pid, worker: workerProcs[0].pid, redis: redisPid });
-  const result = await closedLoop(N, CONCURRENCY, op);
-  const cpu = meter();
-  const after = await redisCounters(redisUrl);
-  clearInterval(sampler);
-  const serial = workers === 1 ? await closedLoop(SERIAL, 1, op) : { latencies: [] };
-  client.close();
-  await watcher.close();
-  await Promise.all([stopProcess(api.child), ...workerProcs.map((w) => stopProcess(w.child))]);
-  return {
-    ...result,
-    serial: serial.latencies,
-    commandsPerTask: after.calls / N,
-    bytesPerTask: (after.usedMemory - before.usedMemory) / N,
-    memoryAtRest,
-    memoryPeak: peak,
-    cpu,
+  const sampleMemory = () => {
+    const sampler = setInterval(() => {
+      peak.api = Math.max(peak.api, rssMiB(api.pid));
+      peak.worker = Math.max(peak.worker, ...workerProcs.map((w) => rssMiB(w.pid)));
+    }, 100);
+    return () => clearInterval(sampler);
   };
+  const measured = await measurePhase(
+    redisUrl,
+    op,
+    { api: api.pid, worker: workerProcs[0].pid, redis: redisPid },
+    { during: sampleMemory },
+  );
+  const stop = async () => {
+    client.close();
+    await watcher.close();
+    await Promise.all([stopProcess(api.child), ...workerProcs.map((w) => stopProcess(w.child))]);
+  };
+  return { ...measured, memoryAtRest, memoryPeak: peak, op, stop };
 }
 
 function row(name, r) {
@@ -201,13 +197,24 @@ export async function run() {
     const raw = await rawBullmq(redis.url, "rawbench", redis.pid);
     const bare = await bareApi(redis.url, "barebench", redis.pid);
     const sy = await switchyard(redis.url, "sybench", 1, redis.dir, redis.pid);
+    // Latency at concurrency 1, the three systems interleaved (they are all up by now).
+    const systems = [raw, sy, bare];
+    const serial = await interleavedSerial(
+      systems.map((system) => system.op),
+      SERIAL,
+    );
+    for (const [k, system] of systems.entries()) {
+      system.serial = serial[k].latencies;
+      system.errors.push(...serial[k].errors);
+    }
+    await Promise.all(systems.map((system) => system.stop()));
     const rows = [
       row("raw BullMQ (Queue.add → Worker)", raw),
       row("Switchyard (HTTP API → worker)", sy),
       row("bare Express → Queue.add (HTTP floor)", bare),
     ];
     printTable(
-      `Tasks: ${N} no-op tasks at ${CONCURRENCY} in flight, then ${SERIAL} at 1 in flight; worker concurrency ${WORKER_CONCURRENCY}, one worker process`,
+      `Tasks: ${N} no-op tasks at ${CONCURRENCY} in flight, then ${SERIAL} at 1 in flight (interleaved across the three); worker concurrency ${WORKER_CONCURRENCY}, one worker process`,
       rows,
     );
     const ratios = {
@@ -240,6 +247,7 @@ export async function run() {
     const scaleWorkers = (process.env.BENCH_SCALE ?? "1,2,4").split(",").filter(Boolean).map(Number);
     for (const workers of scaleWorkers) {
       const r = workers === 1 ? sy : await switchyard(redis.url, `sybench${workers}`, workers, redis.dir, redis.pid);
+      if (workers !== 1) await r.stop();
       const s = summarize(r.latencies);
       scale.push({
         workers,
