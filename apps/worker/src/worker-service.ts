@@ -12,7 +12,15 @@ import {
 import { TaskChildRunner } from "@switchyard/providers";
 import { TaskQueues } from "@switchyard/queue";
 import { closeRedis, createRedis, waitForReady } from "@switchyard/redis";
-import { AgentRegistry, CatalogCache, CatalogStore, CircuitBreakerStore, Keys } from "@switchyard/store";
+import {
+  AgentRegistry,
+  BreakerAnnouncements,
+  CatalogCache,
+  CatalogStore,
+  CircuitBreakerStore,
+  Keys,
+  SharedBreaker,
+} from "@switchyard/store";
 import { createTaskService } from "@switchyard/tasks";
 import { AgentSources } from "./agent-sources.js";
 import { AgentSupervisor } from "./agent-supervisor.js";
@@ -69,8 +77,14 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   // Provider agents keep shared state (breakers, budgets, usage) and run agent_run tool calls as
   // child tasks through the same TaskService the api uses.
   const shared = createRedis({ url: options.redisUrl, role: "client", name: `sy-worker-${workerId}-state` });
-  for (const connection of [redis, subscriber, shared])
+  // Provider circuit breakers: one view per process, told by this connection when a circuit
+  // opens anywhere; while it is down every acquire asks Redis.
+  const breakerSubscriber = createRedis({ url: options.redisUrl, role: "subscriber", name: `sy-worker-${workerId}-breakers` });
+  for (const connection of [redis, subscriber, shared, breakerSubscriber])
     connection.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
+  const breakers = new SharedBreaker(new CircuitBreakerStore(shared, keys));
+  const announcements = new BreakerAnnouncements({ subscriber: breakerSubscriber, keys, breaker: breakers, logger });
+  announcements.start().catch((error: Error) => logger.debug({ err: error.message }, "breaker announcements not started"));
   const catalog = new CatalogStore(redis, keys);
   const queues = new TaskQueues({ connection: shared, prefix: config.redis.prefix });
   const catalogCache = new CatalogCache(catalog);
@@ -95,6 +109,10 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     agentDeps: {
       redis: shared,
       prefix: config.redis.prefix,
+      breakers,
+      // The queue workers' connection, which writes task completions: usage written there first
+      // is in Redis before anyone can see the task completed.
+      accounting: redis,
       agents: (other) => clients.get(other),
       childTasks,
       onProviderUsage: (usage) => metrics.recordProviderUsage(usage),
@@ -127,7 +145,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   }, heartbeatMs);
   heartbeat.unref();
 
-  metrics.onCollect(() => collectAgentMetrics(metrics, clients, new CircuitBreakerStore(shared, keys)));
+  metrics.onCollect(() => collectAgentMetrics(metrics, clients, breakers.store));
   const readiness = async (): Promise<ReadinessChecks> => {
     const checks: ReadinessChecks = { redis: await redisCheck(redis) };
     const served = new Set(supervisor.served());
@@ -173,7 +191,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         await childTasks.close();
         await cancellation.close();
         await queues.close();
-        await Promise.all([closeRedis(shared), closeRedis(subscriber), closeRedis(redis)]);
+        announcements.close();
+        await Promise.all([closeRedis(shared), closeRedis(subscriber), closeRedis(breakerSubscriber), closeRedis(redis)]);
         log.info("worker stopped");
       })();
       return closing;

@@ -1,6 +1,6 @@
 import type { AgentType } from "@switchyard/config";
 import type { McpPromptDescriptor, McpResourceDescriptor, TaskProgressEvent, ToolDescriptor } from "@switchyard/core";
-import type { ChildTaskRunner } from "@switchyard/providers";
+import type { ChildTaskRunner, LlmAgentDeps } from "@switchyard/providers";
 import type { Redis } from "ioredis";
 
 export interface ToolCallContext {
@@ -63,6 +63,10 @@ export interface AgentClientDeps {
   redis?: Redis;
   /** The configured key prefix (`redis.prefix`). */
   prefix?: string;
+  /** The process's shared circuit breakers (local views fed by "opened" announcements). */
+  breakers?: LlmAgentDeps["breakers"];
+  /** The connection task completions are written on: usage and token charges go there, unawaited. */
+  accounting?: Redis;
   /** The other agents this worker serves (provider fallback chains). */
   agents?: (name: string) => AgentClient | undefined;
   /** Runs catalog tools as child tasks (provider `agent_run`). */

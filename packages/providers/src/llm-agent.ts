@@ -7,7 +7,7 @@ import {
   type ToolDescriptor,
   toSwitchyardError,
 } from "@switchyard/core";
-import { type BreakerSettings, CircuitBreakerStore, Keys, RateBudget, RunCheckpoints, UsageStore } from "@switchyard/store";
+import { type BreakerSettings, CircuitBreakerStore, Keys, RateBudget, RunCheckpoints, SharedBreaker, UsageStore } from "@switchyard/store";
 import type { RetryPolicy } from "cockatiel";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
@@ -44,6 +44,17 @@ export interface LlmAgentDeps {
   redis?: Redis | undefined;
   /** The configured key prefix (`redis.prefix`). */
   prefix?: string | undefined;
+  /**
+   * The process's circuit breakers (one SharedBreaker following "opened" announcements answers
+   * most acquires locally). Without it each agent asks Redis on every acquire.
+   */
+  breakers?: SharedBreaker | undefined;
+  /**
+   * Where usage and token charges are written, without waiting: the connection the task's
+   * completion is written on (the BullMQ worker's), so they land before anyone can see the task
+   * completed. Defaults to `redis`.
+   */
+  accounting?: Redis | undefined;
   /** Other provider agents this process serves, for fallback chains. */
   siblings?: ((name: string) => LlmAgent | undefined) | undefined;
   /** How agent runs call catalog tools (child tasks). */
@@ -89,8 +100,10 @@ export interface CompleteOptions {
 export class LlmAgent {
   readonly adapter: ProviderAdapter;
   private readonly retry: RetryPolicy;
-  private readonly breaker: CircuitBreakerStore | undefined;
+  private readonly breaker: SharedBreaker | undefined;
   private readonly budget: RateBudget | undefined;
+  /** The same budgets on the accounting connection (token charges). */
+  private readonly charges: RateBudget | undefined;
   private readonly usage: UsageStore | undefined;
   /** Agent runs save their transcript here between steps, so a retry resumes. */
   readonly checkpoints: RunCheckpoints | undefined;
@@ -141,9 +154,10 @@ export class LlmAgent {
     };
     if (deps.redis) {
       const keys = new Keys(deps.prefix ?? "sy");
-      this.breaker = new CircuitBreakerStore(deps.redis, keys);
+      this.breaker = deps.breakers ?? new SharedBreaker(new CircuitBreakerStore(deps.redis, keys));
       this.budget = new RateBudget(deps.redis, keys);
-      this.usage = new UsageStore(deps.redis, keys);
+      this.charges = new RateBudget(deps.accounting ?? deps.redis, keys);
+      this.usage = new UsageStore(deps.accounting ?? deps.redis, keys);
       this.checkpoints = new RunCheckpoints(deps.redis, keys);
     }
     this.tools = providerTools({ embeddings: this.adapter.embed !== undefined });
@@ -290,7 +304,7 @@ export class LlmAgent {
       try {
         const completion = await agent.callModel(model, input, context, options.onToken);
         const cost = agent.costOf(model, completion);
-        await agent.recordUsage(context.tenant, completion, cost);
+        agent.recordUsage(context.tenant, completion, cost);
         return {
           ...completion,
           agent: agent.name,
@@ -350,8 +364,9 @@ export class LlmAgent {
         }
         try {
           const result = await call(Math.max(1, deadline - Date.now()));
-          await this.breaker?.success(this.name, model, this.breakerSettings);
-          await this.budget?.chargeTokens(this.name, this.budgetOf(), result.usage.input_tokens + result.usage.output_tokens);
+          // Writes only when there is something to reset (see SharedBreaker).
+          await this.breaker?.success(this.name, model, this.breakerSettings, probe);
+          this.chargeTokens(result.usage.input_tokens + result.usage.output_tokens);
           return result;
         } catch (thrown) {
           const error = toSwitchyardError(thrown);
@@ -359,7 +374,7 @@ export class LlmAgent {
             if (countsAgainstCircuit(error)) {
               const state = await this.breaker.failure(this.name, model, this.breakerSettings);
               if (state === "open") this.deps.logger.warn({ agent: this.name, model, code: error.code }, "circuit opened");
-            } else if (probe) await this.breaker.success(this.name, model, this.breakerSettings);
+            } else if (probe) await this.breaker.success(this.name, model, this.breakerSettings, true);
           }
           throw error;
         }
@@ -371,6 +386,13 @@ export class LlmAgent {
       }
       throw thrown;
     }
+  }
+
+  /** Sent before the result is returned, not awaited (see LlmAgentDeps.accounting). */
+  private chargeTokens(tokens: number): void {
+    this.charges
+      ?.chargeTokens(this.name, this.budgetOf(), tokens)
+      .catch((error: Error) => this.deps.logger.warn({ agent: this.name, err: error.message }, "token charge not recorded"));
   }
 
   private budgetOf() {
@@ -396,7 +418,7 @@ export class LlmAgent {
     const texts = typeof input === "string" ? [input] : input;
     const result = await this.guarded(chosen, context, (timeoutMs) => embed(texts, chosen, { signal: context.signal, timeoutMs }));
     const cost = this.costOf(chosen, result);
-    await this.recordUsage(context.tenant, result, cost);
+    this.recordUsage(context.tenant, result, cost);
     return {
       embeddings: result.embeddings,
       dimensions: result.embeddings[0]?.length ?? 0,
@@ -414,11 +436,11 @@ export class LlmAgent {
     return (answer.usage.input_tokens * price.input_per_1m + answer.usage.output_tokens * price.output_per_1m) / 1_000_000;
   }
 
-  async recordUsage(
-    tenant: string,
-    answer: { model: string; usage: { input_tokens: number; output_tokens: number } },
-    costUsd: number,
-  ): Promise<void> {
+  /**
+   * Counts a call's usage: metrics at once, Redis by one command issued before this returns and
+   * not awaited (on the accounting connection, so it lands before the task's completion).
+   */
+  recordUsage(tenant: string, answer: { model: string; usage: { input_tokens: number; output_tokens: number } }, costUsd: number): void {
     this.deps.onProviderUsage?.({
       agent: this.name,
       model: answer.model,
@@ -426,19 +448,17 @@ export class LlmAgent {
       outputTokens: answer.usage.output_tokens,
       costUsd,
     });
-    try {
-      await this.usage?.record({
+    this.usage
+      ?.record({
         tenant,
         agent: this.name,
         model: answer.model,
         input_tokens: answer.usage.input_tokens,
         output_tokens: answer.usage.output_tokens,
         cost_micro_usd: Math.round(costUsd * 1_000_000),
-      });
-    } catch (error) {
+      })
       // Accounting must not fail a task the provider already answered (and charged for).
-      this.deps.logger.warn({ agent: this.name, err: (error as Error).message }, "usage not recorded");
-    }
+      .catch((error: Error) => this.deps.logger.warn({ agent: this.name, err: error.message }, "usage not recorded"));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import { LuaScript } from "./lua-script.js";
 
 export interface BreakerSettings {
   /** Failures within `windowMs` that open the circuit. */
@@ -25,22 +26,27 @@ export type BreakerDecision = { allowed: true; probe: boolean } | { allowed: fal
 
 /**
  * KEYS[1] the agent's breaker hash. ARGV: op (acquire|success|failure), model, now (ms),
- * threshold, window_ms, open_ms, ttl_ms. Fields per model: `<model>|state`, `|failures`,
- * `|window_start`, `|open_until`, `|probe_until`, `|opened`.
- * acquire → {"closed"} | {"probe"} | {"open", until}; success/failure → {state}.
+ * threshold, window_ms, open_ms, ttl_ms, agent, channel. Fields per model: `<model>|state`,
+ * `|failures`, `|window_start`, `|open_until`, `|probe_until`, `|opened`.
+ * acquire → {"closed", failures} | {"probe"} | {"open", until}; failure → {state, failures};
+ * success → {"closed", 0}. Opening a circuit PUBLISHes a BreakerOpened message on the channel,
+ * so workers holding a cached "closed" view drop it at once.
  */
-const SCRIPT = `
+const SCRIPT = new LuaScript(
+  "circuit-breaker-2",
+  `
 local key, op, m = KEYS[1], ARGV[1], ARGV[2] .. '|'
 local now, threshold, window, openMs, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local state = redis.call('HGET', key, m .. 'state') or 'closed'
 local function open()
   redis.call('HSET', key, m .. 'state', 'open', m .. 'open_until', now + openMs, m .. 'failures', 0, m .. 'probe_until', 0)
   redis.call('HINCRBY', key, m .. 'opened', 1)
+  redis.call('PUBLISH', ARGV[9], cjson.encode({agent = ARGV[8], model = ARGV[2]}))
 end
 local result
 if op == 'acquire' then
   if state == 'closed' then
-    result = {'closed'}
+    result = {'closed', tonumber(redis.call('HGET', key, m .. 'failures') or '0')}
   else
     local gate = tonumber(redis.call('HGET', key, m .. (state == 'open' and 'open_until' or 'probe_until')) or '0')
     if now < gate then
@@ -53,11 +59,11 @@ if op == 'acquire' then
   end
 elseif op == 'success' then
   redis.call('HSET', key, m .. 'state', 'closed', m .. 'failures', 0, m .. 'open_until', 0, m .. 'probe_until', 0)
-  result = {'closed'}
+  result = {'closed', 0}
 else
   if state == 'half_open' then
     open()
-    result = {'open'}
+    result = {'open', 0}
   else
     local start = tonumber(redis.call('HGET', key, m .. 'window_start') or '0')
     if now - start > window then
@@ -66,15 +72,29 @@ else
     local failures = redis.call('HINCRBY', key, m .. 'failures', 1)
     if failures >= threshold then
       open()
-      result = {'open'}
+      result = {'open', 0}
     else
-      result = {state}
+      result = {state, failures}
     end
   end
 end
 redis.call('PEXPIRE', key, ttl)
 return result
-`;
+`,
+  1,
+);
+
+/** What acquire saw in Redis: the decision, and the failures counted so far when closed. */
+export interface BreakerAcquired {
+  decision: BreakerDecision;
+  failures: number;
+}
+
+/** A circuit's state after a recorded outcome, and its failure count (0 unless closed). */
+export interface BreakerOutcome {
+  state: BreakerState;
+  failures: number;
+}
 
 /**
  * A circuit breaker per agent and model whose state lives in Redis, so every worker sees the
@@ -88,9 +108,14 @@ export class CircuitBreakerStore {
   ) {}
 
   async acquire(agent: string, model: string, settings: BreakerSettings): Promise<BreakerDecision> {
-    const [outcome, until] = await this.run("acquire", agent, model, settings);
-    if (outcome === "open") return { allowed: false, retryAfterMs: Math.max(0, Number(until) - Date.now()) };
-    return { allowed: true, probe: outcome === "probe" };
+    return (await this.acquireState(agent, model, settings)).decision;
+  }
+
+  /** acquire, also reporting the failures counted so far (for a process-local view). */
+  async acquireState(agent: string, model: string, settings: BreakerSettings): Promise<BreakerAcquired> {
+    const [outcome, value] = await this.run("acquire", agent, model, settings);
+    if (outcome === "open") return { decision: { allowed: false, retryAfterMs: Math.max(0, Number(value) - Date.now()) }, failures: 0 };
+    return { decision: { allowed: true, probe: outcome === "probe" }, failures: Number(value ?? 0) };
   }
 
   async success(agent: string, model: string, settings: BreakerSettings): Promise<void> {
@@ -99,8 +124,13 @@ export class CircuitBreakerStore {
 
   /** Records a failure; resolves with the state afterwards. */
   async failure(agent: string, model: string, settings: BreakerSettings): Promise<BreakerState> {
-    const [state] = await this.run("failure", agent, model, settings);
-    return (state as BreakerState) ?? "closed";
+    return (await this.failureState(agent, model, settings)).state;
+  }
+
+  /** Records a failure; resolves with the state and failure count afterwards. */
+  async failureState(agent: string, model: string, settings: BreakerSettings): Promise<BreakerOutcome> {
+    const [state, failures] = await this.run("failure", agent, model, settings);
+    return { state: (state as BreakerState | undefined) ?? "closed", failures: Number(failures ?? 0) };
   }
 
   /** Every model's circuit of an agent (for GET /api/v1/agents and metrics). */
@@ -133,19 +163,12 @@ export class CircuitBreakerStore {
     return state !== "open" || Number(until ?? 0) <= Date.now();
   }
 
-  private async run(op: string, agent: string, model: string, s: BreakerSettings): Promise<string[]> {
+  private async run(op: string, agent: string, model: string, s: BreakerSettings): Promise<Array<string | number>> {
     const ttl = Math.max(s.windowMs, s.openMs) * 10 + 60_000;
-    return (await this.redis.eval(
-      SCRIPT,
-      1,
-      this.keys.breaker(agent),
-      op,
-      model,
-      Date.now(),
-      s.failureThreshold,
-      s.windowMs,
-      s.openMs,
-      ttl,
-    )) as string[];
+    return (await SCRIPT.run(
+      this.redis,
+      [this.keys.breaker(agent)],
+      [op, model, Date.now(), s.failureThreshold, s.windowMs, s.openMs, ttl, agent, this.keys.breakerOpenedChannel()],
+    )) as Array<string | number>;
   }
 }

@@ -1,6 +1,7 @@
 export * from "./agent-registry.js";
 export * from "./api-key-store.js";
 export * from "./audit-log.js";
+export * from "./breaker-announcements.js";
 export * from "./catalog.js";
 export * from "./catalog-cache.js";
 export * from "./circuit-breaker.js";
@@ -9,6 +10,7 @@ export * from "./lua-script.js";
 export * from "./rate-budget.js";
 export * from "./rate-limiter.js";
 export * from "./run-checkpoints.js";
+export * from "./shared-breaker.js";
 export * from "./task-admission.js";
 export * from "./task-index.js";
 export * from "./task-tombstones.js";

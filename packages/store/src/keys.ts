@@ -90,6 +90,11 @@ export class Keys {
     return `${this.prefix}:breaker:${agent}`;
   }
 
+  /** Pub/sub channel announcing that a circuit opened (message: JSON BreakerOpened). */
+  breakerOpenedChannel(): string {
+    return `${this.prefix}:breakers:opened`;
+  }
+
   /** Hash: a tenant's LLM usage (totals and `<agent>|<field>`). */
   tenantUsage(tenant: string): string {
     return `${this.prefix}:t:${tenant}:usage`;

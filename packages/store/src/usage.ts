@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import { LuaScript } from "./lua-script.js";
 
 /** Tokens and cost of one provider call. Cost is kept in micro-USD so HINCRBY stays integral. */
 export interface UsageRecord {
@@ -18,7 +19,27 @@ export interface UsageTotals {
   cost_usd: number;
 }
 
-const FIELDS = ["requests", "input_tokens", "output_tokens", "cost_micro_usd"] as const;
+/**
+ * KEYS[1] the tenant's usage hash, KEYS[2] the agent's. ARGV: agent, model, then requests,
+ * input_tokens, output_tokens, cost_micro_usd (integers; zeros are skipped).
+ */
+const RECORD = new LuaScript(
+  "usage-record-1",
+  `
+local fields = {'requests', 'input_tokens', 'output_tokens', 'cost_micro_usd'}
+for i, field in ipairs(fields) do
+  local n = tonumber(ARGV[i + 2])
+  if n ~= 0 then
+    redis.call('HINCRBY', KEYS[1], field, n)
+    redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|' .. field, n)
+    redis.call('HINCRBY', KEYS[2], field, n)
+    redis.call('HINCRBY', KEYS[2], ARGV[2] .. '|' .. field, n)
+  end
+end
+return 1
+`,
+  2,
+);
 
 /**
  * LLM usage counters in Redis: per tenant (totals and per agent) and per agent across tenants
@@ -30,25 +51,16 @@ export class UsageStore {
     private readonly keys: Keys,
   ) {}
 
-  async record(usage: UsageRecord): Promise<void> {
-    const values = {
-      requests: 1,
-      input_tokens: usage.input_tokens,
-      output_tokens: usage.output_tokens,
-      cost_micro_usd: usage.cost_micro_usd,
-    };
-    const tenantKey = this.keys.tenantUsage(usage.tenant);
-    const agentKey = this.keys.agentUsage(usage.agent);
-    const multi = this.redis.multi();
-    for (const field of FIELDS) {
-      const n = Math.round(values[field]);
-      if (n === 0) continue;
-      multi.hincrby(tenantKey, field, n);
-      multi.hincrby(tenantKey, `${usage.agent}|${field}`, n);
-      multi.hincrby(agentKey, field, n);
-      multi.hincrby(agentKey, `${usage.model}|${field}`, n);
-    }
-    await multi.exec();
+  /**
+   * Adds one call's usage: one script command, issued before this returns (so a caller may leave
+   * the promise unawaited and still know the write precedes its next command on this connection).
+   */
+  record(usage: UsageRecord): Promise<void> {
+    return RECORD.run(
+      this.redis,
+      [this.keys.tenantUsage(usage.tenant), this.keys.agentUsage(usage.agent)],
+      [usage.agent, usage.model, 1, Math.round(usage.input_tokens), Math.round(usage.output_tokens), Math.round(usage.cost_micro_usd)],
+    ).then(() => undefined);
   }
 
   /** A tenant's totals and its usage per agent. */

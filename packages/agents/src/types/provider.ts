@@ -19,6 +19,8 @@ export class ProviderAgentClient implements AgentClient {
     this.llm = new LlmAgent(name, config, {
       redis: deps.redis,
       prefix: deps.prefix,
+      breakers: deps.breakers,
+      accounting: deps.accounting,
       childTasks: deps.childTasks,
       onProviderUsage: deps.onProviderUsage,
       logger: deps.logger,
