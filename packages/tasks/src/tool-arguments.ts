@@ -4,11 +4,14 @@ import { Ajv, type ValidateFunction } from "ajv";
 /**
  * Validates tool arguments against the tool's JSON Schema before anything is queued. Compiled
  * validators are cached per schema text; a schema Ajv cannot compile is not enforced (the tool
- * itself still validates).
+ * itself still validates). The catalog hands out the same schema object until it changes, so a
+ * lookup by object identity comes first: serializing a large schema (a provider's
+ * chat_completion) on every call was a measurable part of the api's CPU per call.
  */
 export class ToolArgumentValidator {
   private readonly ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
   private readonly cache = new Map<string, ValidateFunction | null>();
+  private readonly bySchema = new WeakMap<JsonSchemaObject, ValidateFunction | null>();
 
   validate(toolName: string, schema: JsonSchemaObject, args: Record<string, unknown>): void {
     const validate = this.compile(schema);
@@ -25,6 +28,14 @@ export class ToolArgumentValidator {
   }
 
   private compile(schema: JsonSchemaObject): ValidateFunction | null {
+    const known = this.bySchema.get(schema);
+    if (known !== undefined) return known;
+    const validate = this.compileText(schema);
+    this.bySchema.set(schema, validate);
+    return validate;
+  }
+
+  private compileText(schema: JsonSchemaObject): ValidateFunction | null {
     const key = JSON.stringify(schema);
     let validate = this.cache.get(key);
     if (validate === undefined) {
