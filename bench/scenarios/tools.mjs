@@ -6,6 +6,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ownSignalFetch } from "@switchyard/mcp";
 import { ADMIN_KEY, benchRedis, ROOT, startSwitchyard } from "../lib/env.mjs";
 import { startQueueFloors } from "../lib/floors.mjs";
 import { keepAliveClient } from "../lib/http.mjs";
@@ -36,7 +37,11 @@ export async function run() {
     client = keepAliveClient(sy.url, ADMIN_KEY, CONCURRENCY);
     mcp = new Client({ name: "bench", version: "1" });
     await mcp.connect(
-      new StreamableHTTPClientTransport(new URL("/mcp", sy.url), { requestInit: { headers: { authorization: `Bearer ${ADMIN_KEY}` } } }),
+      new StreamableHTTPClientTransport(new URL("/mcp", sy.url), {
+        requestInit: { headers: { authorization: `Bearer ${ADMIN_KEY}` } },
+        // The SDK puts every request under one signal; thousands of calls would pile listeners on it.
+        fetch: ownSignalFetch,
+      }),
     );
     floors = await startQueueFloors(redis.url, {
       prefix: "rawtools",

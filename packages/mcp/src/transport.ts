@@ -23,14 +23,28 @@ export function createTransport(config: McpAgentConfig, options: TransportOption
         stderr: "pipe",
       });
     case "http":
-      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: remoteHeaders(config) } });
+      return new StreamableHTTPClientTransport(new URL(config.url), {
+        requestInit: { headers: remoteHeaders(config) },
+        fetch: ownSignalFetch,
+      });
     case "sse":
-      return new SSEClientTransport(new URL(config.url), { requestInit: { headers: remoteHeaders(config) } });
+      return new SSEClientTransport(new URL(config.url), { requestInit: { headers: remoteHeaders(config) }, fetch: ownSignalFetch });
     default: {
       const never: never = config;
       throw new Error(`unknown MCP transport ${(never as { transport: string }).transport}`);
     }
   }
+}
+
+/**
+ * fetch with a signal of its own per request. The SDK's HTTP transports pass one long-lived
+ * signal (the transport's) to every request, and fetch hangs an abort listener on it per request
+ * that goes only when the request is garbage-collected: a worker making thousands of calls piled
+ * up thousands of listeners (and MaxListenersExceededWarning lines on stderr). A dependent signal
+ * (`AbortSignal.any`) still aborts with the transport's, without adding a listener to it.
+ */
+export function ownSignalFetch(url: string | URL, init?: RequestInit): Promise<Response> {
+  return fetch(url, init?.signal ? { ...init, signal: AbortSignal.any([init.signal]) } : init);
 }
 
 function remoteHeaders(config: { headers: Record<string, string>; auth_token?: string | undefined }): Record<string, string> {

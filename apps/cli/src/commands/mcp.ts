@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ownSignalFetch } from "@switchyard/mcp";
 import type { Env } from "../env.js";
 import { UsageError } from "../runtime.js";
 
@@ -26,6 +27,8 @@ export async function mcpCommand(options: McpCommandOptions, env: Env): Promise<
   await upstream.connect(
     new StreamableHTTPClientTransport(new URL("/mcp", base), {
       requestInit: { headers: { Authorization: `Bearer ${env.SWITCHYARD_API_KEY}` } },
+      // One signal per request: a long-lived relay makes many calls (see ownSignalFetch).
+      fetch: ownSignalFetch,
     }),
   );
 
