@@ -87,7 +87,8 @@ export class TaskService {
       taskId,
       agent,
       idempotencyKeyHash: idempotencyKey ? sha256(idempotencyKey) : undefined,
-      requestHash: sha256(JSON.stringify(significant)).slice(0, 32),
+      // Only an Idempotency-Key's record keeps it (to tell a replay from a different request).
+      requestHash: idempotencyKey ? sha256(JSON.stringify(significant)).slice(0, 32) : "",
       idempotencyWindowSeconds: config.limits.idempotency_window_seconds,
       quota: config.limits.tenant_queued_tasks,
       quotaHorizonSeconds: config.limits.retention_seconds,
