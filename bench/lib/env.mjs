@@ -53,10 +53,17 @@ export function startProcess(args, env, ready) {
   });
 }
 
-/** Starts a bench script (`node <file> ...args`) as its own process; resolves once `ready` matches its stdout. */
+/**
+ * Starts a bench script (`node <file> ...args`: a floor, a model server) as its own process;
+ * resolves once `ready` matches its stdout. With BENCH_CPU_PROF its profile goes to `<dir>/raw`.
+ */
 export function startScript(file, args, env, ready) {
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/raw`] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...profile, file, ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...env },
+    });
     let output = "";
     child.stdout.on("data", (d) => {
       output += d.toString();

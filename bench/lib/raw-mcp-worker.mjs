@@ -4,27 +4,17 @@
 // usage: node raw-mcp-worker.mjs <redisUrl> <prefix> <queue> <concurrency> <server.js>
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { runRawWorker } from "./raw-worker-process.mjs";
 
-const [url, prefix, queue, concurrency, server] = process.argv.slice(2);
-const mcp = new Client({ name: "bench-raw-worker", version: "1" });
-await mcp.connect(new StdioClientTransport({ command: process.execPath, args: [server, "stdio"], stderr: "ignore" }));
-const connection = new Redis(url, { maxRetriesPerRequest: null });
-const worker = new Worker(
-  queue,
-  async (job) => {
-    const result = await mcp.callTool({ name: job.data.tool, arguments: job.data.arguments });
-    if (result.isError) throw new Error(JSON.stringify(result.content));
-    return { content: result.content };
-  },
-  { connection, prefix, concurrency: Number(concurrency) },
-);
-await worker.waitUntilReady();
-console.log("raw mcp worker ready");
-process.on("SIGTERM", async () => {
-  await worker.close();
-  await mcp.close();
-  connection.disconnect();
-  process.exit(0);
+await runRawWorker("raw mcp worker", async ([server]) => {
+  const mcp = new Client({ name: "bench-raw-worker", version: "1" });
+  await mcp.connect(new StdioClientTransport({ command: process.execPath, args: [server, "stdio"], stderr: "ignore" }));
+  return {
+    processor: async (job) => {
+      const result = await mcp.callTool({ name: job.data.tool, arguments: job.data.arguments });
+      if (result.isError) throw new Error(JSON.stringify(result.content));
+      return { content: result.content };
+    },
+    close: () => mcp.close(),
+  };
 });

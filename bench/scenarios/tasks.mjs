@@ -1,6 +1,5 @@
 // Scenario 1 (tasks: throughput and latency), 2 (Redis cost) and 6 (scale, memory):
 // Switchyard through its HTTP API beside raw BullMQ, same Redis, same machine, same run.
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -123,13 +122,7 @@ async function bareApi(redisUrl, prefix, redisPid) {
 }
 
 function startRawWorker(redisUrl, prefix, queue) {
-  return new Promise((resolve, reject) => {
-    const args = [path.join(ROOT, "bench/lib/raw-worker.mjs"), redisUrl, prefix, queue, String(WORKER_CONCURRENCY)];
-    const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/raw`] : [];
-    const child = spawn(process.execPath, [...profile, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    child.stdout.on("data", (d) => d.toString().includes("ready") && resolve({ child }));
-    child.once("exit", (code) => reject(new Error(`raw worker exited ${code}`)));
-  });
+  return startScript(path.join(ROOT, "bench/lib/raw-worker.mjs"), [redisUrl, prefix, queue, String(WORKER_CONCURRENCY)], {}, /ready/);
 }
 
 async function switchyard(redisUrl, prefix, workers, dir, redisPid) {
